@@ -1,0 +1,3 @@
+"""Exchange: a city-to-city exchange and peer-mentoring platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,82 @@
+"""The application factory: `create_app(settings)` gives the ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from exchange import db
+from exchange.services import outbox
+from exchange.services.permissions import NotFound, PermissionDenied
+from exchange.settings import Settings, load_settings
+from exchange.web import accounts, admin, errors, pages
+from exchange.web.auth import SessionMiddleware
+from exchange.web.csrf import CSRFMiddleware
+from exchange.web.headers import SecurityHeadersMiddleware
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return errors.error_response(request, 404)
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    return errors.error_response(request, 403)
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
+    """Build the app. With `manage_db`, its lifespan connects and closes the database."""
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_db:
+            await db.init_db(settings.database_url)
+        stop = asyncio.Event()
+        sender = (
+            asyncio.create_task(outbox.run_sender(settings, stop))
+            if settings.run_mail_sender
+            else None
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            if sender is not None:
+                await sender
+            if manage_db:
+                await db.close_db()
+
+    app = Starlette(
+        routes=[
+            *pages.routes,
+            *accounts.routes,
+            *admin.routes,
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, production=settings.is_production),
+            Middleware(CSRFMiddleware, production=settings.is_production),
+            Middleware(SessionMiddleware),
+        ],
+        exception_handlers={
+            HTTPException: errors.http_exception,
+            NotFound: _not_found,
+            PermissionDenied: _forbidden,
+            500: errors.server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,239 @@
+"""The `exchange` command: serve, migrate, demo, create-user, worker.
+
+A user mistake (a bad flag, a bad URL, an unreachable database) prints one line to
+stderr and exits non-zero; tracebacks are for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import NoReturn
+
+from exchange import db
+from exchange.settings import Settings, SettingsError, load_settings
+
+
+class CommandError(Exception):
+    """A problem to report in one line; the command exits with status 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+        return handler(args, settings)
+    except (CommandError, SettingsError) as exc:
+        print(f"exchange: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="exchange", description="Exchange: city-to-city exchange and peer mentoring."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the web app with uvicorn")
+    add_server_flags(serve)
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    demo = commands.add_parser(
+        "demo", help="migrate, load demo data and demo users, and serve (development only)"
+    )
+    add_server_flags(demo)
+    demo.add_argument("--no-serve", action="store_true", help="load the demo data and stop")
+    demo.set_defaults(handler=cmd_demo)
+
+    create_user = commands.add_parser("create-user", help="create a user account")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--name", required=True)
+    create_user.add_argument("--role", required=True, choices=["official", "staff", "admin"])
+    create_user.add_argument("--city", default="", help="city key (required for officials)")
+    create_user.add_argument("--timezone", default="UTC", help="IANA time zone")
+    create_user.add_argument(
+        "--password-stdin", action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
+    create_user.set_defaults(handler=cmd_create_user)
+
+    worker = commands.add_parser("worker", help="deliver queued email until stopped")
+    worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    worker.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
+    worker.set_defaults(handler=cmd_worker)
+    return parser
+
+
+def add_server_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (8000)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (PostgreSQL only for more than 1)"
+    )
+
+
+async def connect(settings: Settings) -> None:
+    """Connect and make one round-trip, turning any failure into one clear line."""
+    try:
+        await db.init_db(settings.database_url)
+        await db.ping()
+    except Exception as exc:
+        await db.close_db()
+        raise CommandError(f"cannot reach the database: {describe(exc)}") from None
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+async def migrate(settings: Settings) -> list[str]:
+    await connect(settings)
+    try:
+        return await db.apply_migrations(settings.database_url)
+    finally:
+        await db.close_db()
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    applied = asyncio.run(migrate(settings))
+    print(f"Applied {len(applied)} migration(s)." if applied else "The database is up to date.")
+    for name in applied:
+        print(f"  {name}")
+    return 0
+
+
+def check_workers(args: argparse.Namespace, settings: Settings) -> None:
+    if args.workers < 1:
+        raise CommandError("--workers must be at least 1")
+    if args.workers > 1 and settings.is_sqlite:
+        raise CommandError(
+            "SQLite serves one worker; set EXCHANGE_DATABASE_URL to PostgreSQL for several"
+        )
+    if not 0 < args.port < 65536:
+        raise CommandError("--port must be between 1 and 65535")
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    check_workers(args, settings)
+    asyncio.run(_check_ready(settings))
+    print(f"Serving Exchange on http://{args.host}:{args.port} (Ctrl+C to stop)")
+    uvicorn.run(
+        "exchange.asgi:app", host=args.host, port=args.port, workers=args.workers,
+        proxy_headers=settings.is_production, timeout_graceful_shutdown=10, log_level="info",
+    )
+    return 0
+
+
+async def _check_ready(settings: Settings) -> None:
+    await connect(settings)
+    try:
+        from tortoise.migrations.executor import MigrationExecutor
+
+        apps = db.tortoise_config(settings.database_url)["apps"]
+        plan = await MigrationExecutor(db.connection(), apps).plan()
+    finally:
+        await db.close_db()
+    if plan:
+        raise CommandError("the database needs migrating first: run `exchange migrate`")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    return serve(args, settings)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.is_production:
+        raise CommandError("`exchange demo` is for development; EXCHANGE_ENV is production")
+    check_workers(args, settings)
+    from exchange import demo
+
+    applied = asyncio.run(migrate(settings))
+    if applied:
+        print(f"Applied {len(applied)} migration(s).")
+    lines = asyncio.run(_with_db(settings, demo.load_demo))
+    print("\n".join(lines))
+    if args.no_serve:
+        return 0
+    return serve(args, settings)
+
+
+async def _with_db(settings: Settings, func: Callable[[Settings], Awaitable[list[str]]]) -> list[str]:
+    await connect(settings)
+    try:
+        return await func(settings)
+    finally:
+        await db.close_db()
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    second = getpass.getpass("Repeat the password: ")
+    if first != second:
+        raise CommandError("the two passwords do not match")
+    return first
+
+
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from exchange.services import accounts
+    from exchange.services.validation import ValidationError
+
+    password = read_password(args.password_stdin)
+
+    async def create(settings: Settings) -> list[str]:
+        try:
+            user = await accounts.create_user(
+                email=args.email, name=args.name, role=args.role, password=password,
+                city_key=args.city, timezone=args.timezone,
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{name}: {message}" for name, message in exc.fields.items())
+            raise CommandError(problems) from None
+        return [f"Created {user.role.value} {user.email} (id {user.id})."]
+
+    print("\n".join(asyncio.run(_with_db(settings, create))))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from exchange.services import outbox
+
+    async def work(settings: Settings) -> list[str]:
+        if args.once:
+            sent = await outbox.send_due(settings, outbox.sender_id())
+            return [f"Sent {sent} message(s)."]
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print("Delivering mail (Ctrl+C to stop)")
+        await outbox.run_sender(settings, stop, poll_seconds=args.interval)
+        return ["Stopped."]
+
+    print("\n".join(asyncio.run(_with_db(settings, work))))
+    return 0
+
+
+def entry() -> NoReturn:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

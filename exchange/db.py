@@ -1,0 +1,118 @@
+"""Database wiring: the Tortoise config, start-up and shut-down, and dialect helpers.
+
+Everything that differs between SQLite and PostgreSQL is decided here (or in
+`services/search.py` for full-text search), so the rest of the code never asks which
+database it runs on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.connection import connections
+from tortoise.migrations.executor import MigrationExecutor
+
+from exchange.models import MODEL_MODULES
+from exchange.settings import DEFAULT_DATABASE_URL
+
+APP_LABEL = "exchange"
+MIGRATIONS_MODULE = "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise config for a database URL, with our SQLite pragmas applied."""
+    return {
+        "connections": {"default": connection_config(database_url)},
+        "apps": {
+            APP_LABEL: {
+                "models": list(MODEL_MODULES),
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def connection_config(database_url: str) -> dict[str, Any]:
+    if database_url.startswith("sqlite"):
+        return sqlite_connection(database_url)
+    config: dict[str, Any] = expand_db_url(database_url)
+    credentials = config["credentials"]
+    credentials.setdefault("minsize", 1)
+    credentials.setdefault("maxsize", 10)
+    # A short connect timeout makes an unreachable server a quick, clear error.
+    credentials.setdefault("timeout", 5)
+    return config
+
+
+def sqlite_connection(database_url: str) -> dict[str, Any]:
+    """WAL lets readers run beside the writer; the busy timeout waits out short locks."""
+    parts = urlsplit(database_url)
+    path = (parts.netloc + parts.path) or ":memory:"
+    credentials: dict[str, Any] = {
+        "file_path": path,
+        "journal_mode": "WAL",
+        "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+        "foreign_keys": "ON",
+        "synchronous": "NORMAL",
+    }
+    credentials.update(dict(parse_qsl(parts.query)))
+    return {"engine": "tortoise.backends.sqlite", "credentials": credentials}
+
+
+# For tortoise's own command line (`tortoise makemigrations`), see [tool.tortoise].
+TORTOISE_ORM = tortoise_config(os.environ.get("EXCHANGE_DATABASE_URL", DEFAULT_DATABASE_URL))
+
+
+async def init_db(database_url: str) -> None:
+    """Connect Tortoise; shared by every task in the process (the app, the CLI, tests)."""
+    config = tortoise_config(database_url)
+    sqlite_path = config["connections"]["default"]["credentials"].get("file_path")
+    if sqlite_path and sqlite_path != ":memory:":
+        Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+def connection() -> BaseDBAsyncClient:
+    client: BaseDBAsyncClient = connections.get("default")
+    return client
+
+
+def dialect() -> str:
+    """'sqlite' or 'postgres'."""
+    return "sqlite" if connection().capabilities.dialect == "sqlite" else "postgres"
+
+
+async def ping() -> None:
+    """One round-trip to the database; raises when it cannot be reached."""
+    await connection().execute_query("SELECT 1")
+
+
+async def apply_migrations(database_url: str) -> list[str]:
+    """Apply every migration not yet applied; return their names, in order.
+
+    Expects `init_db` to have run. Each migration runs in its own transaction, so a
+    failing one leaves the schema as the previous one left it.
+    """
+    applied: list[str] = []
+
+    def record(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(name)
+
+    apps = tortoise_config(database_url)["apps"]
+    await MigrationExecutor(connection(), apps).migrate(progress=record)
+    return applied

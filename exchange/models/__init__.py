@@ -1,0 +1,11 @@
+"""Tortoise models, one module per area. Schema changes only through `migrations/`."""
+
+MODEL_MODULES = (
+    "exchange.models.cities",
+    "exchange.models.accounts",
+    "exchange.models.audit",
+    "exchange.models.mail",
+)
+
+# A model's docstring becomes its table comment, and tortoise's SQLite migrations split
+# statements on ";": keep semicolons out of model docstrings.

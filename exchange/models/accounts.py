@@ -1,0 +1,121 @@
+"""People and their ways in: users, server-side sessions, invitations, resets, throttling."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from exchange.models.cities import City
+
+
+class Role(StrEnum):
+    OFFICIAL = "official"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    # Stored lower-cased, which makes the unique index case-insensitive on both databases.
+    email = fields.CharField(max_length=254, unique=True)
+    name = fields.CharField(max_length=120)
+    role = fields.CharEnumField(Role, max_length=16, default=Role.OFFICIAL)
+    city: fields.ForeignKeyNullableRelation[City] = fields.ForeignKeyField(
+        "exchange.City", related_name="officials", null=True, on_delete=fields.RESTRICT
+    )
+    timezone = fields.CharField(max_length=64, default="UTC")
+    locale = fields.CharField(max_length=16, default="en")
+    is_active = fields.BooleanField(default=True)
+    # Empty until the person sets a password through their invitation link.
+    password_hash = fields.CharField(max_length=255, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "user"
+        ordering = ("name", "id")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.STAFF, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class UserSession(Model):
+    """A signed-in browser. The cookie holds a random id, and only its SHA-256 is stored."""
+
+    id = fields.IntField(primary_key=True)
+    id_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "exchange.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    ip = fields.CharField(max_length=64, default="")
+    user_agent = fields.CharField(max_length=255, default="")
+
+    class Meta:
+        table = "user_session"
+
+
+class Invitation(Model):
+    """A staff member's invitation to join. The emailed token is stored hashed."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    email = fields.CharField(max_length=254, db_index=True)
+    name = fields.CharField(max_length=120)
+    role = fields.CharEnumField(Role, max_length=16)
+    city: fields.ForeignKeyNullableRelation[City] = fields.ForeignKeyField(
+        "exchange.City", related_name="invitations", null=True, on_delete=fields.CASCADE
+    )
+    invited_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "exchange.User", related_name="invitations_sent", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    accepted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invitation"
+        ordering = ("-created_at", "-id")
+
+
+class PasswordReset(Model):
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "exchange.User", related_name="password_resets", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "password_reset"
+
+
+class LoginAttempt(Model):
+    """A failed sign-in, or a lock that too many of them put on an account or address.
+
+    Kept in the database so that every worker sees the same counts. A lock row names
+    either the email (ip empty) or the address (email empty) it locks.
+    """
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=8, default="failure")
+    email = fields.CharField(max_length=254)
+    ip = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "login_attempt"
+        indexes = (("email", "created_at"), ("ip", "created_at"))

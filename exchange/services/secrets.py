@@ -1,0 +1,58 @@
+"""Random tokens and password hashes. Only hashes of tokens ever reach the database."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# argon2-cffi's defaults are argon2id with the RFC 9106 "low memory" profile.
+_hasher = PasswordHasher()
+# Verified against when an account does not exist, so a miss costs as much as a hit.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh token and the hash to store for it."""
+    raw = secrets.token_urlsafe(32)
+    return raw, hash_token(raw)
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when `password` matches; an empty or broken hash never matches."""
+    if not password_hash:
+        _burn(password)
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def burn_verification_time(password: str) -> None:
+    """Spend the time a real verification takes, for accounts that do not exist."""
+    _burn(password)
+
+
+def _burn(password: str) -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)

@@ -1,0 +1,1 @@
+"""The HTTP layer: routes parse input, call one service function, and render."""

@@ -1,0 +1,98 @@
+"""Admin pages: users, the audit log and the mail outbox."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from exchange.i18n import gettext as _
+from exchange.models.mail import MailStatus
+from exchange.services import accounts, audit, outbox
+from exchange.services.pagination import page_number
+from exchange.services.validation import ValidationError
+from exchange.web.auth import admin_only, client_ip, require_user
+from exchange.web.forms import checkbox, read_form, text
+from exchange.web.options import city_options, role_options
+from exchange.web.rendering import flash, redirect, render
+
+
+def _int_param(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@admin_only
+async def users(request: Request) -> Response:
+    query = request.query_params.get("q", "")
+    page = await accounts.list_users(
+        require_user(request), page_number(request.query_params.get("page")), query
+    )
+    return render(request, "admin/users.html", {"page": page, "q": query})
+
+
+@admin_only
+async def user_edit(request: Request) -> Response:
+    admin = require_user(request)
+    user_id = _int_param(request.path_params["user_id"]) or 0
+    user = await accounts.user_for_admin(admin, user_id)
+    context = {"subject": user, "role_options": role_options(), "city_options": await city_options()}
+    if request.method == "GET":
+        return render(request, "admin/user_edit.html", context)
+    form = await read_form(request)
+    try:
+        await accounts.check_admin_update_user(
+            admin, user.id, role=text(form, "role", 16), city_key=text(form, "city", 80),
+            is_active=checkbox(form, "is_active"), ip=client_ip(request),
+        )
+    except ValidationError as exc:
+        context["errors"] = exc.fields
+        return render(request, "admin/user_edit.html", context, status_code=400)
+    response = redirect(f"/admin/users/{user.id}")
+    flash(request, response, _("The user is updated."), "success")
+    return response
+
+
+@admin_only
+async def audit_log(request: Request) -> Response:
+    user_id = _int_param(request.query_params.get("user"))
+    event = request.query_params.get("event", "")
+    page = await audit.list_events(
+        require_user(request), page_number(request.query_params.get("page")), user_id, event
+    )
+    return render(
+        request, "admin/audit.html",
+        {"page": page, "events": list(audit.Event), "event": event, "user_filter": user_id},
+    )
+
+
+@admin_only
+async def mail(request: Request) -> Response:
+    status = request.query_params.get("status", "")
+    page = await outbox.list_messages(
+        require_user(request), page_number(request.query_params.get("page")), status
+    )
+    return render(
+        request, "admin/mail.html", {"page": page, "statuses": list(MailStatus), "status": status}
+    )
+
+
+@admin_only
+async def mail_resend(request: Request) -> Response:
+    message_id = _int_param(request.path_params["message_id"]) or 0
+    await outbox.resend(require_user(request), message_id, client_ip(request))
+    response = redirect("/admin/mail?status=failed")
+    flash(request, response, _("The message is queued again."), "success")
+    return response
+
+
+routes = [
+    Route("/admin/users", users, name="admin_users"),
+    Route("/admin/users/{user_id}", user_edit, methods=["GET", "POST"], name="admin_user"),
+    Route("/admin/audit", audit_log, name="admin_audit"),
+    Route("/admin/mail", mail, name="admin_mail"),
+    Route("/admin/mail/{message_id}/resend", mail_resend, methods=["POST"],
+          name="admin_mail_resend"),
+]

@@ -1,0 +1,122 @@
+"""Who is asking: the session cookie, the locale, and what each route requires.
+
+Routes declare their need with `@signed_in`, `@staff_only` or `@admin_only`. A visitor
+who is not signed in is sent to the sign-in page (HTML) or gets 401 (API); a signed-in
+user without the right gets 403.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote, urlsplit
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from exchange import i18n
+from exchange.models.accounts import User
+from exchange.services import permissions, sessions
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def session_cookie_name(production: bool) -> str:
+    return "__Host-exchange_session" if production else "exchange_session"
+
+
+class SessionMiddleware:
+    """Loads the signed-in user (if any) and picks the locale for this request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        settings = scope["app"].state.settings
+        raw = request.cookies.get(session_cookie_name(settings.is_production), "")
+        user = await sessions.user_for_session(settings, raw) if raw else None
+        state = scope.setdefault("state", {})
+        state["user"] = user
+        state["session_id"] = raw if user is not None else ""
+        locale = user.locale if user else i18n.negotiate_locale(
+            request.headers.get("accept-language", "")
+        )
+        with i18n.use_locale(locale):
+            await self.app(scope, receive, send)
+
+
+def current_user(request: Request) -> User | None:
+    user: User | None = request.scope.get("state", {}).get("user")
+    return user
+
+
+def require_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise HTTPException(401)
+    return user
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def set_session_cookie(request: Request, response: Response, session_id: str) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(
+        session_cookie_name(settings.is_production), session_id,
+        max_age=settings.session_absolute_hours * 3600, httponly=True, samesite="lax",
+        secure=settings.is_production, path="/",
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        session_cookie_name(request.app.state.settings.is_production), path="/"
+    )
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only a local path may follow sign-in: never another host (no open redirect)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return default
+    return target
+
+
+def _sign_in_redirect(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+def _requires(predicate: Callable[[User | None], bool]) -> Callable[[Endpoint], Endpoint]:
+    def decorator(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def wrapper(request: Request) -> Response:
+            user = current_user(request)
+            if user is None:
+                if request.url.path.startswith("/api/"):
+                    raise HTTPException(401)
+                return _sign_in_redirect(request)
+            if not predicate(user):
+                raise HTTPException(403)
+            return await endpoint(request)
+
+        return wrapper
+
+    return decorator
+
+
+signed_in = _requires(permissions.is_signed_in)
+staff_only = _requires(permissions.is_staff)
+admin_only = _requires(permissions.is_admin)

@@ -1,0 +1,72 @@
+"""Error responses: friendly pages for people, `{"error": ...}` bodies for the API.
+
+Nothing here shows a traceback; the server log keeps it.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from exchange.i18n import gettext as _
+from exchange.web.headers import security_headers
+from exchange.web.rendering import render
+
+log = logging.getLogger("exchange.web")
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.headers.get(
+        "accept", ""
+    ).startswith("application/json")
+
+
+def default_message(status: int) -> str:
+    messages = {
+        400: _("The request could not be understood."),
+        401: _("Please sign in to continue."),
+        403: _("You do not have permission to see this page."),
+        404: _("We could not find that page."),
+        405: _("That action is not allowed here."),
+        413: _("The request is too large."),
+        429: _("Too many attempts. Please wait and try again."),
+        500: _("Something went wrong on our side. We have been told and will look into it."),
+        503: _("The service is unavailable right now. Please try again shortly."),
+    }
+    return messages.get(status, _("Something went wrong."))
+
+
+def error_response(request: Request, status: int, message: str = "", code: str = "") -> Response:
+    message = message or default_message(status)
+    if wants_json(request):
+        body = {"error": {"code": code or str(status), "message": message, "fields": {}}}
+        return JSONResponse(body, status_code=status)
+    return render(
+        request, "errors/error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    # Starlette fills a missing detail with the English reason phrase; ours is translated.
+    detail = "" if exc.detail == HTTPStatus(exc.status_code).phrase else str(exc.detail or "")
+    response = error_response(request, exc.status_code, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """The 500 page. It runs outside the other middleware, so it adds the headers itself."""
+    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    try:
+        response = error_response(request, 500)
+    except Exception:  # the template machinery itself may be what failed
+        log.exception("Could not render the error page")
+        response = Response(default_message(500), status_code=500, media_type="text/plain")
+    response.headers.update(security_headers(request.app.state.settings.is_production))
+    return response

@@ -1,0 +1,27 @@
+"""Choices offered in forms, as (value, label) pairs with translated labels."""
+
+from __future__ import annotations
+
+from exchange.i18n import gettext as _
+from exchange.models.accounts import Role
+from exchange.models.cities import City
+from exchange.services.validation import timezones
+
+
+def role_label(role: Role) -> str:
+    labels = {Role.OFFICIAL: _("City official"), Role.STAFF: _("Network staff"),
+              Role.ADMIN: _("Administrator")}
+    return labels[role]
+
+
+def role_options(roles: list[Role] | None = None) -> list[tuple[str, str]]:
+    return [(role.value, role_label(role)) for role in roles or list(Role)]
+
+
+def timezone_options() -> list[tuple[str, str]]:
+    return [(zone, zone.replace("_", " ")) for zone in sorted(timezones())]
+
+
+async def city_options() -> list[tuple[str, str]]:
+    cities = await City.all().order_by("name", "id").values_list("key", "name")
+    return [(key, name) for key, name in cities]

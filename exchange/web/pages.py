@@ -1,0 +1,29 @@
+"""Pages for everyone: the home page and the health check."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from exchange import db
+from exchange.web.rendering import render
+
+
+async def home(request: Request) -> Response:
+    return render(request, "home.html")
+
+
+async def healthz(request: Request) -> Response:
+    """200 after a database round-trip, 503 when the database cannot be reached."""
+    try:
+        await db.ping()
+    except Exception:  # any failure to reach the database means unhealthy
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/healthz", healthz, name="healthz"),
+]

@@ -1,0 +1,78 @@
+"""Turning a template and a context into a response, with what every page needs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from exchange import i18n
+from exchange.templating import render_template
+
+FLASH_COOKIE = "exchange_flash"
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    page = base_context(request)
+    page.update(context or {})
+    response = HTMLResponse(render_template(template, page), status_code=status_code)
+    if page["flashes"]:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    state = request.scope.get("state", {})
+    user = state.get("user")
+    return {
+        "request": request,
+        "user": user,
+        "csrf_token": state.get("csrf_token", ""),
+        "flashes": read_flashes(request),
+        "locale": i18n.current_locale(),
+        "timezone": user.timezone if user is not None else "UTC",
+        "errors": {},
+        "values": {},
+        "page_url": page_url,
+    }
+
+
+def redirect(url: str, status_code: int = 303) -> RedirectResponse:
+    return RedirectResponse(url, status_code=status_code)
+
+
+def _serializer(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(request.app.state.settings.secret_key, salt="flash")
+
+
+def flash(request: Request, response: Response, message: str, category: str = "info") -> None:
+    """Show `message` on the next page this browser loads."""
+    messages = read_flashes(request) + [{"category": category, "message": message}]
+    response.set_cookie(
+        FLASH_COOKIE, _serializer(request).dumps(messages), httponly=True, samesite="lax",
+        secure=request.app.state.settings.is_production, path="/",
+    )
+
+
+def read_flashes(request: Request) -> list[dict[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    try:
+        messages = _serializer(request).loads(raw)
+    except (BadSignature, json.JSONDecodeError):
+        return []
+    return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+
+
+def page_url(request: Request, page: int) -> str:
+    """The current URL with another page number, keeping the filters."""
+    params = dict(request.query_params)
+    params["page"] = str(page)
+    return f"{request.url.path}?{urlencode(params)}"
