@@ -1,0 +1,678 @@
+"""Peer ranking on small hand-made catalogues: each signal, the rules, the reasons."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exchange.domain.matching import (
+    REGIONS,
+    WEIGHTS,
+    Candidate,
+    ChallengeTerm,
+    CityProfile,
+    MatchError,
+    MatchIndex,
+    MatchQuery,
+    PeerHistory,
+    PracticeDoc,
+    Reason,
+    UnknownChallenge,
+    UnknownCity,
+    Weights,
+    city_key,
+    default_concepts,
+    language_name,
+    reputation,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "exchange" / "data"
+
+TAXONOMY = (
+    ChallengeTerm("post-attack-recovery", "Post-attack recovery", ("mental-health-trauma",)),
+    ChallengeTerm(
+        "mental-health-trauma", "Mental health and trauma support", ("post-attack-recovery",)
+    ),
+    ChallengeTerm("soft-target-protection", "Protecting public spaces and soft targets", ()),
+    ChallengeTerm("migration-integration", "Migration and integration of newcomers", ()),
+    ChallengeTerm("urban-design-cohesion", "Urban design for social cohesion", ()),
+)
+
+_ids = iter(range(1, 1_000_000))
+
+
+def practice(
+    title: str, challenges: tuple[str, ...], summary: str = "", since: int | None = 2020
+) -> PracticeDoc:
+    return PracticeDoc(
+        id=next(_ids), title=title, summary=summary or title, challenges=challenges, since=since
+    )
+
+
+def city(
+    key: str,
+    *practices: PracticeDoc,
+    languages: tuple[str, ...] = ("en",),
+    region: str = "europe",
+    population: int | None = 500_000,
+    capacity: int = 2,
+    history: PeerHistory | None = None,
+) -> CityProfile:
+    return CityProfile(
+        key=key,
+        name=key.rsplit("-", 1)[0].title(),
+        country=key.rsplit("-", 1)[1].upper(),
+        region=region,
+        population=population,
+        languages=languages,
+        free_capacity=capacity,
+        practices=practices,
+        history=history or PeerHistory(),
+    )
+
+
+def recovery(title: str = "Victim support after the bombing") -> PracticeDoc:
+    return practice(title, ("post-attack-recovery",))
+
+
+def requester(**kwargs: Any) -> CityProfile:
+    return city("home-gb", **kwargs)
+
+
+def rank(cities: list[CityProfile], **query: Any) -> list[Candidate]:
+    index = MatchIndex.build(cities, TAXONOMY)
+    params: dict[str, Any] = {"city_key": "home-gb", "challenges": ("post-attack-recovery",)}
+    params.update(query)
+    return index.rank(MatchQuery(**params))
+
+
+def keys(candidates: list[Candidate]) -> list[str]:
+    return [c.city_key for c in candidates]
+
+
+def reason_codes(candidate: Candidate) -> list[str]:
+    return [r.code for r in candidate.reasons]
+
+
+def by_key(candidates: list[Candidate], key: str) -> Candidate:
+    return next(c for c in candidates if c.city_key == key)
+
+
+# --------------------------------------------------------------------- eligibility
+
+
+def test_requesting_city_is_never_a_candidate() -> None:
+    result = rank([city("home-gb", recovery()), city("peer-fr", recovery())])
+    assert keys(result) == ["peer-fr"]
+
+
+def test_city_without_free_capacity_is_never_proposed() -> None:
+    cities = [
+        requester(),
+        city("full-de", recovery(), capacity=0),
+        city("free-fr", recovery(), capacity=1),
+    ]
+    assert keys(rank(cities, limit=10)) == ["free-fr"]
+
+
+def test_city_without_any_fitting_practice_is_not_proposed() -> None:
+    cities = [
+        requester(),
+        city("unrelated-es", practice("Refugee welcome desk", ("migration-integration",))),
+        city("fits-fr", recovery()),
+    ]
+    assert keys(rank(cities, limit=10)) == ["fits-fr"]
+
+
+def test_limit_caps_the_list() -> None:
+    cities = [requester()] + [city(f"peer{i}-fr", recovery()) for i in range(8)]
+    assert len(rank(cities, limit=3)) == 3
+    assert len(rank(cities, limit=20)) == 8
+
+
+# ------------------------------------------------------------------------- errors
+
+
+def test_unknown_city_is_an_error() -> None:
+    with pytest.raises(UnknownCity):
+        rank([city("peer-fr", recovery())], city_key="nowhere-xx")
+
+
+def test_unknown_challenge_is_an_error() -> None:
+    with pytest.raises(UnknownChallenge):
+        rank([requester(), city("peer-fr", recovery())], challenges=("alien-invasion",))
+
+
+def test_errors_are_value_errors_of_one_family() -> None:
+    assert issubclass(UnknownCity, MatchError)
+    assert issubclass(UnknownChallenge, MatchError)
+    assert issubclass(MatchError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"challenges": (), "text": "   "},
+        {"limit": 0},
+        {"regions": ("atlantis",)},
+    ],
+)
+def test_invalid_requests_are_errors(query: dict[str, Any]) -> None:
+    with pytest.raises(MatchError):
+        rank([requester(), city("peer-fr", recovery())], **query)
+
+
+def test_duplicate_city_keys_are_rejected() -> None:
+    with pytest.raises(MatchError):
+        MatchIndex.build([city("twin-fr", recovery()), city("twin-fr", recovery())], TAXONOMY)
+
+
+# ------------------------------------------------------------------------- scores
+
+
+def test_scores_stay_in_unit_interval_and_are_sorted() -> None:
+    rng = random.Random(7)
+    slugs = [t.slug for t in TAXONOMY]
+    words = ["bombing", "victims", "refugees", "housing", "barriers", "market", "trauma"]
+    cities = [requester()]
+    for i in range(40):
+        practices = tuple(
+            practice(
+                " ".join(rng.sample(words, 3)),
+                tuple(rng.sample(slugs, rng.randint(1, 2))),
+                summary=" ".join(rng.choices(words, k=rng.randint(1, 30))),
+            )
+            for _ in range(rng.randint(0, 3))
+        )
+        cities.append(
+            city(
+                f"c{i:02d}-fr",
+                *practices,
+                languages=tuple(rng.sample(["en", "fr", "es", "de"], rng.randint(1, 2))),
+                region=rng.choice(REGIONS),
+                population=rng.choice([None, 5_000, 80_000, 2_000_000]),
+                capacity=rng.randint(0, 4),
+                history=PeerHistory(
+                    rng.randint(0, 5),
+                    rng.randint(0, 5),
+                    rng.randint(0, 5),
+                    tuple(rng.choices([1, 5], k=rng.randint(0, 5))),
+                ),
+            )
+        )
+    index = MatchIndex.build(cities, TAXONOMY)
+    for _ in range(30):
+        query = MatchQuery(
+            city_key="home-gb",
+            challenges=tuple(rng.sample(slugs, rng.randint(1, 3))),
+            text=" ".join(rng.choices(words, k=rng.randint(0, 6))),
+            languages=tuple(rng.sample(["en", "fr", "es"], rng.randint(0, 2))),
+            regions=tuple(rng.sample(REGIONS, rng.randint(0, 2))),
+            limit=10,
+        )
+        result = index.rank(query)
+        assert all(0.0 <= c.score <= 1.0 for c in result)
+        assert all(0.0 <= v <= 1.0 for c in result for v in c.signals.values())
+        assert [c.score for c in result] == sorted((c.score for c in result), reverse=True)
+
+
+def test_equal_scores_are_ordered_by_city_key_whatever_the_input_order() -> None:
+    peers = [city(k, recovery()) for k in ("delta-fr", "alpha-fr", "charlie-fr", "bravo-fr")]
+    first = rank([requester(), *peers], limit=4)
+    again = rank([*reversed(peers), requester()], limit=4)
+    assert len({c.score for c in first}) == 1
+    assert keys(first) == ["alpha-fr", "bravo-fr", "charlie-fr", "delta-fr"]
+    assert keys(again) == keys(first)
+
+
+def test_ties_at_the_cut_keep_the_smallest_keys() -> None:
+    peers = [city(f"p{i}-fr", recovery()) for i in (5, 3, 9, 1, 7)]
+    assert keys(rank([requester(), *peers], limit=2)) == ["p1-fr", "p3-fr"]
+
+
+# ---------------------------------------------------------------- taxonomy signal
+
+
+def test_declared_challenge_beats_related_challenge() -> None:
+    cities = [
+        requester(),
+        city("related-fr", practice("Counselling service", ("mental-health-trauma",))),
+        city("direct-de", practice("Support programme", ("post-attack-recovery",))),
+    ]
+    result = rank(cities)
+    assert keys(result) == ["direct-de", "related-fr"]
+    related = by_key(result, "related-fr")
+    assert related.signals["taxonomy"] == pytest.approx(WEIGHTS.related_credit)
+    assert "practice_related" in reason_codes(related)
+
+
+def test_covering_every_requested_challenge_beats_covering_one() -> None:
+    cities = [
+        requester(),
+        city("one-fr", practice("Barriers", ("soft-target-protection",))),
+        city(
+            "both-de",
+            practice("Barriers", ("soft-target-protection",)),
+            practice("Welcome desk", ("migration-integration",)),
+        ),
+    ]
+    result = rank(cities, challenges=("soft-target-protection", "migration-integration"))
+    assert keys(result) == ["both-de", "one-fr"]
+    assert (
+        by_key(result, "both-de").signals["taxonomy"] > by_key(result, "one-fr").signals["taxonomy"]
+    )
+
+
+def test_practice_reason_names_practice_year_and_challenge() -> None:
+    cities = [
+        requester(),
+        city(
+            "peer-fr",
+            practice("Recovery after the Arena bombing", ("post-attack-recovery",), since=2017),
+        ),
+    ]
+    [candidate] = rank(cities)
+    texts = [r.text for r in candidate.reasons]
+    assert "Practice 'Recovery after the Arena bombing' (2017) addresses post-attack recovery" in (
+        texts
+    )
+
+
+def test_practice_without_year_gets_a_reason_without_year() -> None:
+    cities = [
+        requester(),
+        city("peer-fr", practice("Barriers", ("post-attack-recovery",), since=None)),
+    ]
+    [candidate] = rank(cities)
+    texts = [r.text for r in candidate.reasons]
+    assert "Practice 'Barriers' addresses post-attack recovery" in texts
+
+
+# -------------------------------------------------------------------- text signal
+
+
+def _two_market_cities() -> list[CityProfile]:
+    return [
+        requester(),
+        city(
+            "stations-de",
+            practice(
+                "Camera network at railway stations",
+                ("soft-target-protection",),
+                summary="Cameras and guards watch railway stations and airports around the clock.",
+            ),
+        ),
+        city(
+            "markets-fr",
+            practice(
+                "Bollards for the Christmas market",
+                ("soft-target-protection",),
+                summary="Bollards and concrete barriers stop vehicle ramming attacks at the "
+                "Christmas market and on pedestrian streets.",
+            ),
+        ),
+    ]
+
+
+def test_description_decides_between_equal_taxonomy_matches() -> None:
+    result = rank(
+        _two_market_cities(),
+        challenges=("soft-target-protection",),
+        text="How to stop vehicle ramming at our Christmas market?",
+    )
+    assert keys(result)[0] == "markets-fr"
+    top = result[0]
+    assert top.signals["text"] > result[1].signals["text"]
+    text_reason = next(r for r in top.reasons if r.code == "practice_text")
+    assert "ramming" in text_reason.text
+    assert "Bollards for the Christmas market" in text_reason.text
+
+
+def test_french_request_finds_the_right_english_practice() -> None:
+    result = rank(
+        _two_market_cities(),
+        challenges=("soft-target-protection",),
+        text="Protéger notre marché de Noël contre les attaques à la voiture bélier",
+        languages=("fr",),
+    )
+    assert keys(result)[0] == "markets-fr"
+    assert result[0].signals["text"] > result[1].signals["text"]
+
+
+def test_spanish_request_finds_the_right_english_practice() -> None:
+    result = rank(
+        _two_market_cities(),
+        challenges=("soft-target-protection",),
+        text="Queremos instalar bolardos contra atropellos en el mercado navideño",
+        languages=("es",),
+    )
+    assert keys(result)[0] == "markets-fr"
+
+
+def test_german_request_finds_the_right_english_practice() -> None:
+    result = rank(
+        _two_market_cities(),
+        challenges=("soft-target-protection",),
+        text="Poller gegen Amokfahrten auf dem Weihnachtsmarkt",
+        languages=("de",),
+    )
+    assert keys(result)[0] == "markets-fr"
+
+
+def test_english_request_finds_a_french_practice() -> None:
+    cities = [
+        requester(),
+        city(
+            "nice-fr",
+            practice(
+                "Soutien aux victimes",
+                ("post-attack-recovery",),
+                summary="Un soutien psychologique durable pour les victimes "
+                "et les familles endeuillées après l'attentat.",
+            ),
+            languages=("fr",),
+        ),
+        city(
+            "other-de",
+            practice(
+                "Gedenkstätte", ("post-attack-recovery",), summary="Eine Gedenkstätte wurde gebaut."
+            ),
+            languages=("de",),
+        ),
+    ]
+    result = rank(cities, text="Long-term psychological support for victims and bereaved families")
+    assert keys(result)[0] == "nice-fr"
+
+
+def test_description_alone_points_to_the_challenge() -> None:
+    cities = [
+        requester(),
+        city("migration-de", practice("Welcome desk", ("migration-integration",))),
+        city("attack-fr", recovery()),
+    ]
+    result = rank(cities, challenges=(), text="Notre ville vient de subir un attentat")
+    assert keys(result) == ["attack-fr"]
+
+
+def test_cognates_reach_english_practices_beyond_the_lexicon() -> None:
+    result = rank(
+        _two_market_cities(),
+        challenges=("soft-target-protection",),
+        text="Installer des caméras vidéo dans les gares",
+        languages=("fr",),
+    )
+    assert keys(result)[0] == "stations-de"
+    assert result[0].signals["text"] > result[1].signals["text"]
+
+
+def test_challenges_named_in_the_description_count_without_matching_words() -> None:
+    cities = [
+        requester(),
+        city("other-de", practice("Programme Alpha", ("migration-integration",))),
+        city("attack-fr", practice("Programme Beta", ("post-attack-recovery",))),
+    ]
+    result = rank(cities, challenges=(), text="Notre ville vient de subir un attentat")
+    assert keys(result) == ["attack-fr"]
+    assert result[0].signals["taxonomy"] == 1.0
+    assert result[0].signals["text"] == 0.0
+
+
+def test_request_without_text_has_no_text_signal() -> None:
+    [candidate] = rank([requester(), city("peer-fr", recovery())])
+    assert candidate.signals["text"] == 0.0
+    assert candidate.signals["fit"] == candidate.signals["taxonomy"]
+
+
+# ---------------------------------------------------------------- context signals
+
+
+def _twins(**differences: dict[str, Any]) -> list[CityProfile]:
+    """Peers with the same practice that differ only as told, plus the requester."""
+    shared = recovery()
+    return [requester(), *(city(key, shared, **diff) for key, diff in differences.items())]
+
+
+def test_shared_language_raises_a_peer_but_does_not_filter() -> None:
+    cities = _twins(**{"a-de": {"languages": ("de",)}, "b-fr": {"languages": ("fr",)}})
+    result = rank(cities, languages=("fr",))
+    assert keys(result) == ["b-fr", "a-de"]
+    reasons = [r.text for r in result[0].reasons]
+    assert "Shares a working language: French" in reasons
+
+
+def test_without_preferred_languages_the_requesters_languages_count() -> None:
+    cities = _twins(**{"a-de": {"languages": ("de",)}, "b-gb": {"languages": ("en",)}})
+    assert keys(rank(cities)) == ["b-gb", "a-de"]
+
+
+def test_preferred_region_raises_a_peer_but_does_not_filter() -> None:
+    cities = _twins(**{"a-fr": {"region": "europe"}, "b-us": {"region": "north-america"}})
+    result = rank(cities, regions=("north-america",))
+    assert keys(result) == ["b-us", "a-fr"]
+    assert "In a preferred region: North America" in [r.text for r in result[0].reasons]
+    assert keys(rank(cities, regions=("europe",))) == ["a-fr", "b-us"]
+
+
+def test_similar_size_raises_a_peer_where_size_matters() -> None:
+    cities = [
+        requester(population=100_000),
+        city("big-de", practice("Parks", ("urban-design-cohesion",)), population=5_000_000),
+        city("small-fr", practice("Parks", ("urban-design-cohesion",)), population=120_000),
+    ]
+    result = rank(cities, challenges=("urban-design-cohesion",))
+    assert keys(result) == ["small-fr", "big-de"]
+    assert result[0].signals["size"] > result[1].signals["size"]
+
+
+def test_size_weighs_more_for_size_sensitive_challenges() -> None:
+    def gap(challenge: str) -> float:
+        practices = (practice("Parks and support", (challenge,)),)
+        cities = [
+            requester(population=100_000),
+            city("big-de", *practices, population=5_000_000),
+            city("small-fr", *practices, population=120_000),
+        ]
+        result = rank(cities, challenges=(challenge,))
+        return by_key(result, "small-fr").score - by_key(result, "big-de").score
+
+    assert gap("urban-design-cohesion") > gap("post-attack-recovery") > 0
+
+
+def test_free_capacity_is_reported_and_counts() -> None:
+    cities = _twins(**{"a-fr": {"capacity": 1}, "b-fr": {"capacity": 3}})
+    result = rank(cities)
+    assert keys(result) == ["b-fr", "a-fr"]
+    assert "Has capacity for 3 more exchanges" in [r.text for r in result[0].reasons]
+    assert "Has capacity for 1 more exchange" in [r.text for r in result[1].reasons]
+
+
+# ---------------------------------------------------------------- history signals
+
+
+def test_good_history_raises_and_bad_history_lowers_a_peer() -> None:
+    good = PeerHistory(accepted=6, feedback=(5, 5, 4))
+    bad = PeerHistory(declined=1, expired=5, feedback=(1, 2))
+    cities = _twins(
+        **{
+            "bad-fr": {"history": bad},
+            "good-fr": {"history": good},
+            "new-fr": {"history": PeerHistory()},
+        }
+    )
+    result = rank(cities)
+    assert keys(result) == ["good-fr", "new-fr", "bad-fr"]
+    assert reputation(good) > reputation(PeerHistory()) > reputation(bad)
+
+
+def test_history_reasons_give_acceptance_and_feedback_average() -> None:
+    history = PeerHistory(accepted=3, declined=1, feedback=(5, 4))
+    [candidate] = rank(_twins(**{"peer-fr": {"history": history}}))
+    texts = [r.text for r in candidate.reasons]
+    assert "Accepted 3 of 4 past requests" in texts
+    assert "Past exchanges rated 4.5 out of 5 (2 ratings)" in texts
+
+
+def test_no_history_means_no_history_reasons() -> None:
+    [candidate] = rank(_twins(**{"peer-fr": {}}))
+    assert not {"response_history", "feedback"} & set(reason_codes(candidate))
+
+
+def test_expired_invitations_weigh_more_than_declined_ones() -> None:
+    assert reputation(PeerHistory(declined=4)) > reputation(PeerHistory(expired=4))
+
+
+def test_context_never_lets_a_poor_fit_overtake_a_strong_one() -> None:
+    cities = [
+        requester(languages=("fr",)),
+        city(
+            "related-fr",
+            practice("Counselling", ("mental-health-trauma",)),
+            languages=("fr",),
+            capacity=5,
+            history=PeerHistory(accepted=9, feedback=(5,) * 9),
+        ),
+        city(
+            "direct-de", recovery(), languages=("de",), capacity=1, history=PeerHistory(expired=2)
+        ),
+    ]
+    assert keys(rank(cities, languages=("fr",))) == ["direct-de", "related-fr"]
+
+
+# ------------------------------------------------------------------- weights, API
+
+
+def test_weights_are_tunable_at_build_time() -> None:
+    cities = _twins(
+        **{
+            "a-de": {"languages": ("de",), "capacity": 3},
+            "b-fr": {"languages": ("fr",), "capacity": 1},
+        }
+    )
+    query = MatchQuery("home-gb", ("post-attack-recovery",), languages=("fr",))
+    default = MatchIndex.build(cities, TAXONOMY).rank(query)
+    no_language = MatchIndex.build(cities, TAXONOMY, replace(WEIGHTS, language=0.0)).rank(query)
+    assert keys(default) == ["b-fr", "a-de"]
+    assert keys(no_language) == ["a-de", "b-fr"]
+    assert isinstance(WEIGHTS, Weights)
+
+
+def test_reason_is_a_translatable_template_with_params() -> None:
+    reason = Reason("capacity", "Has capacity for %(count)s more exchanges", {"count": 2})
+    assert reason.text == "Has capacity for 2 more exchanges"
+    assert str(reason) == reason.text
+
+
+def test_every_reason_message_is_a_template_filled_by_its_params() -> None:
+    history = PeerHistory(accepted=1, feedback=(4,))
+    cities = [
+        requester(),
+        city(
+            "peer-fr",
+            practice(
+                "Bollards",
+                ("soft-target-protection",),
+                summary="Bollards stop vehicle ramming at markets.",
+            ),
+            practice("Counselling", ("mental-health-trauma",)),
+            languages=("en", "fr"),
+            region="europe",
+            population=480_000,
+            history=history,
+        ),
+    ]
+    [candidate] = rank(
+        cities,
+        challenges=("post-attack-recovery", "soft-target-protection"),
+        text="vehicle ramming at markets",
+        regions=("europe",),
+    )
+    assert len(candidate.reasons) >= 6
+    for reason in candidate.reasons:
+        assert set(re.findall(r"%\((\w+)\)s", reason.message)) == set(reason.params)
+        assert "%(" not in reason.text
+
+
+def test_language_names_are_english_names() -> None:
+    assert language_name("fr") == "French"
+    assert language_name("es") == "Spanish"
+    assert language_name("zz-not-a-language") == "zz-not-a-language"
+
+
+def test_city_key_is_folded_name_and_country() -> None:
+    assert city_key("Medellín", "CO") == "medellin-co"
+    assert city_key("Washington, D.C.", "US") == "washington-d-c-us"
+    assert city_key("Los Angeles", "us") == "los-angeles-us"
+
+
+def test_requesting_city_may_have_no_practices() -> None:
+    result = rank([requester(), city("peer-fr", recovery())])
+    assert keys(result) == ["peer-fr"]
+
+
+# ------------------------------------------------------------------- shipped data
+
+
+def _load_json(name: str) -> object:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+def test_taxonomy_file_has_the_fifteen_challenges_in_order() -> None:
+    taxonomy = _load_json("taxonomy.json")
+    assert isinstance(taxonomy, list)
+    slugs = [t["slug"] for t in taxonomy]
+    assert slugs == [
+        "post-attack-recovery",
+        "conflict-recovery",
+        "migration-integration",
+        "hate-polarisation",
+        "protest-management",
+        "online-harms",
+        "community-engagement",
+        "multi-stakeholder-partnerships",
+        "mental-health-trauma",
+        "urban-design-cohesion",
+        "soft-target-protection",
+        "crisis-communication",
+        "national-local-cooperation",
+        "official-wellbeing-safety",
+        "violent-extremism-prevention",
+    ]
+    for term in taxonomy:
+        assert term["name"] and term["description"]
+        assert term["related"] and set(term["related"]) <= set(slugs) - {term["slug"]}
+
+
+def test_lexicon_only_names_taxonomy_challenges() -> None:
+    taxonomy = _load_json("taxonomy.json")
+    assert isinstance(taxonomy, list)
+    slugs = {t["slug"] for t in taxonomy}
+    concepts = default_concepts()
+    assert {c.slug for c in concepts} == slugs
+    assert all({"en", "fr", "es", "de"} <= {lang for lang, _ in c.phrases} for c in concepts)
+
+
+def test_demo_catalogue_is_consistent() -> None:
+    catalogue = _load_json("demo_catalogue.json")
+    taxonomy = _load_json("taxonomy.json")
+    assert isinstance(catalogue, dict) and isinstance(taxonomy, list)
+    slugs = {t["slug"] for t in taxonomy}
+    cities = catalogue["cities"]
+    keys_ = [c["key"] for c in cities]
+    assert len(cities) >= 25 and len(catalogue["practices"]) >= 35
+    assert len(set(keys_)) == len(keys_)
+    for c in cities:
+        assert c["key"] == city_key(c["name"], c["country"])
+        assert c["region"] in REGIONS
+        assert all(re.fullmatch(r"[a-z]{2}", lang) for lang in c["languages"])
+        assert c["population"] > 0 and c["mentoring_capacity"] >= 0
+    assert any(c["mentoring_capacity"] == 0 for c in cities)
+    for p in catalogue["practices"]:
+        assert p["city"] in keys_
+        assert p["challenges"] and set(p["challenges"]) <= slugs
+        assert 2 <= len(re.findall(r"[.!?](\s|$)", p["summary"])) <= 5, p["title"]
