@@ -1,0 +1,545 @@
+"""Catalogue import and export: how a network moves its cities and practices in and out.
+
+The format is described in docs/catalogue-format.md. An import reads the file twice,
+streaming: first it checks every entry and collects every problem with its location,
+then, only if there were none, it writes everything in one transaction, in batches.
+Cities are matched by key and practices by city and title, so importing the same file
+again changes nothing. Nothing is ever deleted by an import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any, TextIO
+
+from tortoise.transactions import in_transaction
+
+from exchange.i18n import gettext as _
+from exchange.models.accounts import User
+from exchange.models.cities import (
+    Challenge,
+    City,
+    CityLanguage,
+    Practice,
+    PracticeChallenge,
+)
+from exchange.services import catalogue_version, permissions
+from exchange.services.json_stream import Item, JSONStreamError, Section, read_sections
+from exchange.services.library_rules import (
+    CITY_FIELDS,
+    PRACTICE_FIELDS,
+    CityData,
+    PracticeData,
+    check_city,
+    check_practice,
+    unknown_fields,
+)
+
+SECTIONS = ("cities", "practices")
+BATCH_SIZE = 2000
+QUERY_CHUNK = 500
+
+# Called with the phase ("check" or "write"), bytes read so far and the file's size.
+Progress = Callable[[str, int], None]
+
+
+class CatalogueError(Exception):
+    """The file has problems; nothing was changed. `problems` lists each with its place."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(_("The catalogue has %(n)d problem(s).") % {"n": len(problems)})
+        self.problems = problems
+
+
+@dataclass
+class ImportReport:
+    cities_created: int = 0
+    cities_updated: int = 0
+    cities_unchanged: int = 0
+    practices_created: int = 0
+    practices_updated: int = 0
+    practices_unchanged: int = 0
+
+    def summary(self) -> str:
+        return _(
+            "Cities: %(cc)d new, %(cu)d updated, %(cs)d unchanged. "
+            "Practices: %(pc)d new, %(pu)d updated, %(ps)d unchanged."
+        ) % {
+            "cc": self.cities_created,
+            "cu": self.cities_updated,
+            "cs": self.cities_unchanged,
+            "pc": self.practices_created,
+            "pu": self.practices_updated,
+            "ps": self.practices_unchanged,
+        }
+
+
+async def import_upload(user: User, source: IO[bytes]) -> ImportReport:
+    """A staff member's upload from the import page."""
+    permissions.require(permissions.can_import_catalogue(user))
+    return await import_catalogue(source)
+
+
+async def import_catalogue(source: IO[bytes], progress: Progress | None = None) -> ImportReport:
+    """Check the whole file, then write it all in one transaction (the command line's import).
+
+    `source` must be seekable: it is read once to check and once to write.
+    """
+    challenges = await _challenge_ids()
+    check = _Check(set(challenges))
+    await check.run(source, progress)
+    if check.problems:
+        raise CatalogueError(check.problems)
+    writer = _Writer(challenges)
+    async with in_transaction():
+        if check.practices_before_cities:
+            await writer.run(_rewound(source), ("cities",), progress)
+            await writer.run(_rewound(source), ("practices",), progress)
+        else:
+            await writer.run(_rewound(source), SECTIONS, progress)
+        await catalogue_version.bump()
+    return writer.report
+
+
+def _rewound(source: IO[bytes]) -> IO[bytes]:
+    source.seek(0)
+    return source
+
+
+async def _challenge_ids() -> dict[str, int]:
+    return dict(await Challenge.all().values_list("slug", "id"))
+
+
+def _entries(source: IO[bytes], progress: Progress | None, phase: str) -> Iterator[Section | Item]:
+    for count, event in enumerate(read_sections(source)):
+        if progress is not None and count % 500 == 0:
+            progress(phase, source.tell())
+        yield event
+    if progress is not None:
+        progress(phase, source.tell())
+
+
+@dataclass
+class _Check:
+    """The first pass: every problem in the file, each with its location."""
+
+    challenges: set[str]
+    problems: list[str] = field(default_factory=list)
+    city_keys: set[str] = field(default_factory=set)
+    practice_keys: set[tuple[str, str]] = field(default_factory=set)
+    # Cities that practices name but the file has not defined (yet): key -> entry indexes.
+    pending: dict[str, list[int]] = field(default_factory=dict)
+    practices_before_cities: bool = False
+    seen_practices: bool = False
+
+    async def run(self, source: IO[bytes], progress: Progress | None) -> None:
+        try:
+            for event in _entries(source, progress, "check"):
+                if isinstance(event, Section):
+                    self.section(event)
+                elif event.key == "cities":
+                    self.city(event.index, event.value)
+                elif event.key == "practices":
+                    self.practice(event.index, event.value)
+        except JSONStreamError as exc:
+            self.problems.append(_("not valid JSON: %(error)s") % {"error": str(exc)})
+            return
+        await self.resolve_cities()
+
+    def section(self, section: Section) -> None:
+        if section.key not in SECTIONS:
+            self.problems.append(_("%(key)s: unknown top-level key") % {"key": section.key})
+        elif not section.is_array:
+            self.problems.append(_("%(key)s: must be a list") % {"key": section.key})
+        elif section.key == "practices":
+            self.seen_practices = True
+        elif self.seen_practices:
+            self.practices_before_cities = True
+
+    def reporter(self, where: str) -> Callable[[str, str], None]:
+        def fail(name: str, message: str) -> None:
+            self.problems.append(f"{where}.{name}: {message}")
+
+        return fail
+
+    def city(self, index: int, entry: Any) -> None:
+        where = f"cities[{index}]"
+        if not isinstance(entry, dict):
+            self.problems.append(_("%(where)s: must be an object") % {"where": where})
+            return
+        fail = self.reporter(where)
+        unknown_fields(entry, CITY_FIELDS, fail)
+        data = check_city(entry, fail)
+        if data.key:
+            if data.key in self.city_keys:
+                fail("key", _("'%(key)s' appears twice in the file") % {"key": data.key})
+            self.city_keys.add(data.key)
+            self.pending.pop(data.key, None)
+
+    def practice(self, index: int, entry: Any) -> None:
+        where = f"practices[{index}]"
+        if not isinstance(entry, dict):
+            self.problems.append(_("%(where)s: must be an object") % {"where": where})
+            return
+        fail = self.reporter(where)
+        unknown_fields(entry, PRACTICE_FIELDS, fail)
+        data = check_practice(entry, self.challenges, fail)
+        if not (data.city and data.title):
+            return
+        if data.city not in self.city_keys:
+            self.pending.setdefault(data.city, []).append(index)
+        if (data.city, data.title) in self.practice_keys:
+            fail(
+                "title",
+                _("'%(title)s' appears twice for city '%(city)s'")
+                % {"title": data.title, "city": data.city},
+            )
+        self.practice_keys.add((data.city, data.title))
+
+    async def resolve_cities(self) -> None:
+        """Practices may name cities already in the database; report the others."""
+        keys = sorted(self.pending)
+        stored: set[str] = set()
+        for chunk in _chunks(keys, QUERY_CHUNK):
+            rows = await City.filter(key__in=chunk).values_list("key", flat=True)
+            stored.update(str(key) for key in rows)
+        for key in keys:
+            if key in stored:
+                continue
+            for index in self.pending[key]:
+                self.problems.append(
+                    _("practices[%(index)d].city: unknown city '%(key)s'")
+                    % {"index": index, "key": key}
+                )
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Writer:
+    """The second pass: upserts in batches, inside the caller's transaction."""
+
+    def __init__(self, challenges: dict[str, int]) -> None:
+        self.challenges = challenges
+        self.slugs = {ident: slug for slug, ident in challenges.items()}
+        self.report = ImportReport()
+        self.city_ids: dict[str, int] = {}
+        self.now = datetime.now(UTC)
+
+    async def run(
+        self, source: IO[bytes], sections: Sequence[str], progress: Progress | None
+    ) -> None:
+        cities: list[CityData] = []
+        practices: list[PracticeData] = []
+        for event in _entries(source, progress, "write"):
+            if not isinstance(event, Item) or event.key not in sections:
+                continue
+            if event.key == "cities":
+                cities.append(check_city(event.value, _ignore))
+                if len(cities) >= BATCH_SIZE:
+                    await self.write_cities(cities)
+                    cities = []
+            else:
+                if cities:
+                    await self.write_cities(cities)
+                    cities = []
+                practices.append(check_practice(event.value, self.challenges, _ignore))
+                if len(practices) >= BATCH_SIZE:
+                    await self.write_practices(practices)
+                    practices = []
+        if cities:
+            await self.write_cities(cities)
+        if practices:
+            await self.write_practices(practices)
+
+    async def write_cities(self, batch: list[CityData]) -> None:
+        existing = {city.key: city for city in await City.filter(key__in=[c.key for c in batch])}
+        languages = await _languages_of([city.id for city in existing.values()])
+        created: list[CityData] = []
+        updated: list[City] = []
+        new_languages: dict[str, tuple[str, ...]] = {}
+        stale: list[int] = []
+        for data in batch:
+            city = existing.get(data.key)
+            if city is None:
+                created.append(data)
+                new_languages[data.key] = data.languages
+                continue
+            self.city_ids[data.key] = city.id
+            changed = _apply_city(city, data)
+            if languages.get(city.id, ()) != data.languages:
+                new_languages[data.key] = data.languages
+                stale.append(city.id)
+                changed = True
+            if changed:
+                city.updated_at = self.now
+                updated.append(city)
+            else:
+                self.report.cities_unchanged += 1
+        if created:
+            await City.bulk_create([_new_city(data, self.now) for data in created])
+            keys = [data.key for data in created]
+            self.city_ids.update(await City.filter(key__in=keys).values_list("key", "id"))
+        if updated:
+            await City.bulk_update(updated, fields=[*_CITY_COLUMNS, "updated_at"])
+        if stale:
+            await CityLanguage.filter(city_id__in=stale).delete()
+        await CityLanguage.bulk_create(
+            [
+                CityLanguage(city_id=self.city_ids[key], code=code, position=position)
+                for key, codes in new_languages.items()
+                for position, code in enumerate(codes)
+            ]
+        )
+        self.report.cities_created += len(created)
+        self.report.cities_updated += len(updated)
+
+    async def write_practices(self, batch: list[PracticeData]) -> None:
+        await self._load_city_ids({data.city for data in batch})
+        existing = await _practices_for([(self.city_ids[d.city], d.title) for d in batch])
+        links = await _challenges_of([practice.id for practice in existing.values()])
+        created: list[PracticeData] = []
+        updated: list[Practice] = []
+        relink: dict[tuple[int, str], tuple[str, ...]] = {}
+        stale: list[int] = []
+        for data in batch:
+            ident = (self.city_ids[data.city], data.title)
+            practice = existing.get(ident)
+            if practice is None:
+                created.append(data)
+                relink[ident] = data.challenges
+                continue
+            changed = _apply_practice(practice, data)
+            if tuple(self.slugs[c] for c in links.get(practice.id, ())) != data.challenges:
+                relink[ident] = data.challenges
+                stale.append(practice.id)
+                changed = True
+            if changed:
+                practice.updated_at = self.now
+                updated.append(practice)
+            else:
+                self.report.practices_unchanged += 1
+        if created:
+            await Practice.bulk_create(
+                [_new_practice(self.city_ids[data.city], data, self.now) for data in created]
+            )
+        if updated:
+            await Practice.bulk_update(updated, fields=[*_PRACTICE_COLUMNS, "updated_at"])
+        if stale:
+            await PracticeChallenge.filter(practice_id__in=stale).delete()
+        if relink:
+            ids = {key: p.id for key, p in (await _practices_for(list(relink))).items()}
+            await PracticeChallenge.bulk_create(
+                [
+                    PracticeChallenge(practice_id=ids[key], challenge_id=self.challenges[slug])
+                    for key, slugs in relink.items()
+                    for slug in slugs
+                ]
+            )
+        self.report.practices_created += len(created)
+        self.report.practices_updated += len(updated)
+
+    async def _load_city_ids(self, keys: set[str]) -> None:
+        missing = sorted(keys - self.city_ids.keys())
+        for chunk in _chunks(missing, QUERY_CHUNK):
+            self.city_ids.update(await City.filter(key__in=chunk).values_list("key", "id"))
+
+
+def _ignore(name: str, message: str) -> None:
+    """Problems were all reported by the first pass."""
+
+
+_CITY_COLUMNS = (
+    "name",
+    "country",
+    "region",
+    "population",
+    "timezone",
+    "mentoring_capacity",
+    "profile",
+)
+_PRACTICE_COLUMNS = ("summary", "since", "outcomes", "links", "status", "last_reviewed")
+
+
+def _apply_city(city: City, data: CityData) -> bool:
+    """Copy `data` onto `city`; True when anything changed."""
+    values = {
+        "name": data.name,
+        "country": data.country,
+        "region": data.region,
+        "population": data.population,
+        "timezone": data.timezone,
+        "mentoring_capacity": data.mentoring_capacity,
+        "profile": data.profile,
+    }
+    return _assign(city, values)
+
+
+def _apply_practice(practice: Practice, data: PracticeData) -> bool:
+    values = {
+        "summary": data.summary,
+        "since": data.since,
+        "outcomes": data.outcomes,
+        "links": list(data.links),
+        "status": data.status,
+        "last_reviewed": data.last_reviewed,
+    }
+    return _assign(practice, values)
+
+
+def _assign(obj: City | Practice, values: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def _new_city(data: CityData, now: datetime) -> City:
+    return City(
+        key=data.key,
+        name=data.name,
+        country=data.country,
+        region=data.region,
+        population=data.population,
+        timezone=data.timezone,
+        mentoring_capacity=data.mentoring_capacity,
+        profile=data.profile,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _new_practice(city_id: int, data: PracticeData, now: datetime) -> Practice:
+    return Practice(
+        city_id=city_id,
+        title=data.title,
+        summary=data.summary,
+        since=data.since,
+        outcomes=data.outcomes,
+        links=list(data.links),
+        status=data.status,
+        last_reviewed=data.last_reviewed,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def _languages_of(city_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {}
+    rows = (
+        await CityLanguage.filter(city_id__in=city_ids)
+        .order_by("city_id", "position", "id")
+        .values_list("city_id", "code")
+    )
+    for city_id, code in rows:
+        found.setdefault(city_id, []).append(code)
+    return {city_id: tuple(codes) for city_id, codes in found.items()}
+
+
+async def _challenges_of(practice_ids: list[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    rows = (
+        await PracticeChallenge.filter(practice_id__in=practice_ids)
+        .order_by("practice_id", "id")
+        .values_list("practice_id", "challenge_id")
+    )
+    for practice_id, challenge_id in rows:
+        found.setdefault(practice_id, []).append(challenge_id)
+    return found
+
+
+async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], Practice]:
+    """The stored practices among (city id, title) pairs."""
+    wanted = set(keys)
+    found: dict[tuple[int, str], Practice] = {}
+    for chunk in _chunks(sorted(wanted), QUERY_CHUNK):
+        query = Practice.filter(
+            city_id__in={city for city, _title in chunk}, title__in={t for _c, t in chunk}
+        )
+        for practice in await query:
+            ident = (practice.city_id, practice.title)  # type: ignore[attr-defined]
+            if ident in wanted:
+                found[ident] = practice
+    return found
+
+
+async def export_catalogue(out: TextIO) -> tuple[int, int]:
+    """Write every city and practice in the catalogue format; return how many of each."""
+    slugs = {ident: slug for slug, ident in (await _challenge_ids()).items()}
+    out.write('{\n  "cities": [')
+    cities = 0
+    async for batch in _city_batches():
+        languages = await _languages_of([city.id for city in batch])
+        for city in batch:
+            out.write(",\n    " if cities else "\n    ")
+            out.write(_dump(_city_entry(city, languages.get(city.id, ()))))
+            cities += 1
+    out.write('\n  ],\n  "practices": [' if cities else '],\n  "practices": [')
+    practices = 0
+    async for batch in _city_batches():
+        by_id = {city.id: city.key for city in batch}
+        rows = await Practice.filter(city_id__in=list(by_id)).order_by("city_id", "title", "id")
+        rows.sort(key=lambda p: (by_id[p.city_id], p.title, p.id))  # type: ignore[attr-defined]
+        links = await _challenges_of([practice.id for practice in rows])
+        for practice in rows:
+            entry = _practice_entry(
+                by_id[practice.city_id],  # type: ignore[attr-defined]
+                practice,
+                [slugs[c] for c in links.get(practice.id, ())],
+            )
+            out.write(",\n    " if practices else "\n    ")
+            out.write(_dump(entry))
+            practices += 1
+    out.write("\n  ]\n}\n" if practices else "]\n}\n")
+    return cities, practices
+
+
+async def _city_batches(size: int = 500) -> AsyncIterator[list[City]]:
+    """Every city in key order, a batch at a time (keyset paging keeps memory flat)."""
+    last = ""
+    while True:
+        batch = await City.filter(key__gt=last).order_by("key").limit(size)
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].key
+
+
+def _dump(entry: dict[str, Any]) -> str:
+    return json.dumps(entry, ensure_ascii=False)
+
+
+def _city_entry(city: City, languages: Iterable[str]) -> dict[str, Any]:
+    return {
+        "key": city.key,
+        "name": city.name,
+        "country": city.country,
+        "region": city.region.value,
+        "population": city.population,
+        "languages": list(languages),
+        "timezone": city.timezone,
+        "mentoring_capacity": city.mentoring_capacity,
+        "profile": city.profile,
+    }
+
+
+def _practice_entry(city_key: str, practice: Practice, challenges: list[str]) -> dict[str, Any]:
+    return {
+        "city": city_key,
+        "title": practice.title,
+        "summary": practice.summary,
+        "challenges": challenges,
+        "since": practice.since,
+        "outcomes": practice.outcomes,
+        "links": list(practice.links),
+        "status": practice.status.value,
+        # str() of a date is its ISO form (and a driver handing back text passes through).
+        "last_reviewed": str(practice.last_reviewed) if practice.last_reviewed else None,
+    }

@@ -1,0 +1,464 @@
+"""The city library's use cases: the directory, city and practice pages, their edits,
+and the challenge taxonomy.
+
+Cities, published practices and the taxonomy are public. A draft practice exists only for
+those who may edit it (its city's officials and staff): for anyone else it is a 404.
+Every change bumps the catalogue version in its transaction, so each worker's matching
+index notices it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
+from tortoise.functions import Coalesce
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from exchange.i18n import gettext as _
+from exchange.models.accounts import Role, User
+from exchange.models.cities import (
+    Challenge,
+    City,
+    CityLanguage,
+    Practice,
+    PracticeChallenge,
+    PracticeStatus,
+    Region,
+)
+from exchange.services import catalogue_version, permissions
+from exchange.services.library_rules import SLUG_RE, check_city, check_practice
+from exchange.services.pagination import Page, paginate
+from exchange.services.permissions import NotFound
+from exchange.services.validation import Checker
+
+SORTS = ("name", "population")
+MAX_OFFICIALS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class DirectoryFilters:
+    region: str = ""
+    country: str = ""
+    challenge: str = ""
+    language: str = ""
+    sort: str = "name"
+
+
+async def list_cities(viewer: User | None, filters: DirectoryFilters, page: int) -> Page[City]:
+    """The public city directory; each city comes with its languages fetched."""
+    cities: QuerySet[City] = City.all()
+    if filters.region:
+        cities = cities.filter(region=filters.region)
+    if filters.country:
+        cities = cities.filter(country=filters.country.upper())
+    if filters.language:
+        cities = cities.filter(
+            id__in=Subquery(CityLanguage.filter(code=filters.language).values("city_id"))
+        )
+    if filters.challenge:
+        tagged = Practice.filter(
+            status=PracticeStatus.PUBLISHED,
+            challenge_links__challenge__slug=filters.challenge,
+        ).values("city_id")
+        cities = cities.filter(id__in=Subquery(tagged))
+    if filters.sort == "population":
+        # Largest first; cities without a figure go last on both databases.
+        cities = cities.annotate(size=Coalesce("population", -1)).order_by("-size", "name", "id")
+    else:
+        cities = cities.order_by("name", "id")
+    result = await paginate(cities, page)
+    await City.fetch_for_list(result.items, "languages")
+    return result
+
+
+async def access_city(viewer: User | None, key: str) -> City:
+    city = await City.get_or_none(key=key)
+    if city is None:
+        raise NotFound
+    return city
+
+
+@dataclass(frozen=True)
+class CityProfile:
+    city: City
+    languages: list[str]
+    practices: Page[Practice]
+    officials: list[User]
+    can_edit: bool
+
+
+async def city_profile(viewer: User | None, key: str, page: int) -> CityProfile:
+    """A city with its practices: drafts too for those who may edit them."""
+    city = await access_city(viewer, key)
+    can_edit = permissions.can_edit_practices_of(viewer, city)
+    practices = Practice.filter(city_id=city.id)
+    if not can_edit:
+        practices = practices.filter(status=PracticeStatus.PUBLISHED)
+    officials: list[User] = []
+    if permissions.is_signed_in(viewer):
+        officials = (
+            await User.filter(city_id=city.id, role=Role.OFFICIAL, is_active=True)
+            .order_by("name", "id")
+            .limit(MAX_OFFICIALS_SHOWN)
+        )
+    return CityProfile(
+        city=city,
+        languages=await _language_codes(city),
+        practices=await paginate(practices.order_by("title", "id"), page),
+        officials=officials,
+        can_edit=can_edit,
+    )
+
+
+async def _language_codes(city: City) -> list[str]:
+    codes = (
+        await CityLanguage.filter(city_id=city.id)
+        .order_by("position", "id")
+        .values_list("code", flat=True)
+    )
+    return [str(code) for code in codes]
+
+
+async def access_practice(viewer: User | None, practice_id: int) -> Practice:
+    """The practice with its city, or NotFound when it is missing or a draft this viewer
+    may not see."""
+    practice = await Practice.get_or_none(id=practice_id).select_related("city")
+    if practice is None or not permissions.can_see_practice(
+        viewer, practice.city, practice.status == PracticeStatus.PUBLISHED
+    ):
+        raise NotFound
+    return practice
+
+
+@dataclass(frozen=True)
+class PracticeView:
+    practice: Practice
+    city: City
+    challenges: list[Challenge]
+    can_edit: bool
+
+
+async def practice_detail(viewer: User | None, practice_id: int) -> PracticeView:
+    practice = await access_practice(viewer, practice_id)
+    return PracticeView(
+        practice=practice,
+        city=practice.city,
+        challenges=await _challenges_of(practice),
+        can_edit=permissions.can_edit_practices_of(viewer, practice.city),
+    )
+
+
+async def _challenges_of(practice: Practice) -> list[Challenge]:
+    return await Challenge.filter(practice_links__practice_id=practice.id).order_by(
+        "practice_links__id"
+    )
+
+
+async def access_city_for_edit(user: User, key: str) -> City:
+    city = await access_city(user, key)
+    permissions.require(permissions.can_edit_city(user, city))
+    return city
+
+
+async def access_practice_for_edit(user: User, practice_id: int) -> Practice:
+    practice = await access_practice(user, practice_id)
+    permissions.require(permissions.can_edit_practices_of(user, practice.city))
+    return practice
+
+
+async def practice_challenge_slugs(user: User, practice_id: int) -> list[str]:
+    practice = await access_practice_for_edit(user, practice_id)
+    return [challenge.slug for challenge in await _challenges_of(practice)]
+
+
+async def city_languages(viewer: User | None, key: str) -> list[str]:
+    return await _language_codes(await access_city(viewer, key))
+
+
+# --- editing ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CityInput:
+    """A city's edit form as submitted: text, converted and checked by the service."""
+
+    name: str
+    country: str
+    region: str
+    population: str
+    languages: str
+    timezone: str
+    mentoring_capacity: str
+    profile: str
+
+
+@dataclass(frozen=True)
+class PracticeInput:
+    title: str
+    summary: str
+    challenges: tuple[str, ...]
+    since: str
+    outcomes: str
+    links: str
+    status: str
+    last_reviewed: str
+
+
+def _form_checker() -> tuple[Checker, Any]:
+    """A Checker, and a `fail` that files `languages[2]`-style names under their field."""
+    checker = Checker()
+
+    def fail(name: str, message: str) -> None:
+        if message == _("is required"):
+            message = _("This field is required.")
+        checker.fail(name.split("[", 1)[0], message[:1].upper() + message[1:])
+
+    return checker, fail
+
+
+def _number(raw: str) -> int | str | None:
+    """A form number: None when blank, the text itself (rejected by the rules) when odd."""
+    text = raw.strip()
+    if not text:
+        return None
+    return int(text) if re.fullmatch(r"-?\d{1,12}", text) else text
+
+
+async def check_update_city(user: User, key: str, form: CityInput) -> City:
+    city = await access_city_for_edit(user, key)
+    checker, fail = _form_checker()
+    capacity = _number(form.mentoring_capacity)
+    entry = {
+        "key": city.key,
+        "name": form.name,
+        "country": form.country,
+        "region": form.region,
+        "population": _number(form.population),
+        "languages": [code for code in re.split(r"[\s,;]+", form.languages) if code],
+        "timezone": form.timezone,
+        "mentoring_capacity": 0 if capacity is None else capacity,
+        "profile": form.profile,
+    }
+    data = check_city(entry, fail)
+    checker.done()
+    async with in_transaction():
+        city.name = data.name
+        city.country = data.country
+        city.region = data.region
+        city.population = data.population
+        city.timezone = data.timezone
+        city.mentoring_capacity = data.mentoring_capacity
+        city.profile = data.profile
+        await city.save()
+        await CityLanguage.filter(city_id=city.id).delete()
+        await CityLanguage.bulk_create(
+            [
+                CityLanguage(city_id=city.id, code=code, position=position)
+                for position, code in enumerate(data.languages)
+            ]
+        )
+        await catalogue_version.bump()
+    return city
+
+
+async def check_create_practice(user: User, city_key: str, form: PracticeInput) -> Practice:
+    city = await access_city_for_edit(user, city_key)
+    practice = Practice(city_id=city.id)
+    await _save_practice(practice, city, form)
+    return practice
+
+
+async def check_update_practice(user: User, practice_id: int, form: PracticeInput) -> Practice:
+    practice = await access_practice_for_edit(user, practice_id)
+    await _save_practice(practice, practice.city, form)
+    return practice
+
+
+async def _save_practice(practice: Practice, city: City, form: PracticeInput) -> None:
+    challenges = dict(await Challenge.all().values_list("slug", "id"))
+    checker, fail = _form_checker()
+    entry = {
+        "city": city.key,
+        "title": form.title,
+        "summary": form.summary,
+        "challenges": list(form.challenges),
+        "since": _number(form.since),
+        "outcomes": form.outcomes,
+        "links": [line.strip() for line in form.links.splitlines() if line.strip()],
+        "status": form.status or PracticeStatus.PUBLISHED.value,
+        "last_reviewed": form.last_reviewed.strip() or None,
+    }
+    data = check_practice(entry, challenges, fail)
+    if (
+        data.title
+        and await Practice.filter(city_id=city.id, title=data.title)
+        .exclude(id=practice.id or 0)
+        .exists()
+    ):
+        fail("title", _("This city already has a practice with this title."))
+    checker.done()
+    practice.title = data.title
+    practice.summary = data.summary
+    practice.since = data.since
+    practice.outcomes = data.outcomes
+    practice.links = list(data.links)
+    practice.status = data.status
+    practice.last_reviewed = data.last_reviewed
+    try:
+        async with in_transaction():
+            await practice.save()
+            await PracticeChallenge.filter(practice_id=practice.id).delete()
+            await PracticeChallenge.bulk_create(
+                [
+                    PracticeChallenge(practice_id=practice.id, challenge_id=challenges[slug])
+                    for slug in data.challenges
+                ]
+            )
+            await catalogue_version.bump()
+    except IntegrityError:
+        # Another edit took the title between the check and the save.
+        checker.fail("title", _("This city already has a practice with this title."))
+        checker.done()
+
+
+# --- the challenge taxonomy ------------------------------------------------------------
+
+TAXONOMY_FILE = Path(__file__).resolve().parent.parent / "data" / "taxonomy.json"
+
+
+async def load_shipped_taxonomy() -> int:
+    """Add the shipped terms that are missing (the migration does this on a new database);
+    terms that exist are left as staff edited them. Returns how many were added."""
+    terms = json.loads(TAXONOMY_FILE.read_text(encoding="utf-8"))
+    existing = {str(s) for s in await Challenge.all().values_list("slug", flat=True)}
+    missing = [
+        Challenge(
+            slug=term["slug"],
+            name=term["name"],
+            description=term["description"],
+            related=list(term.get("related", [])),
+            position=position,
+        )
+        for position, term in enumerate(terms)
+        if term["slug"] not in existing
+    ]
+    if missing:
+        async with in_transaction():
+            await Challenge.bulk_create(missing)
+            await catalogue_version.bump()
+    return len(missing)
+
+
+async def list_challenges(viewer: User | None, page: int) -> Page[Challenge]:
+    return await paginate(Challenge.all().order_by("position", "slug", "id"), page, per_page=50)
+
+
+async def access_challenge(viewer: User | None, slug: str) -> Challenge:
+    challenge = await Challenge.get_or_none(slug=slug)
+    if challenge is None:
+        raise NotFound
+    return challenge
+
+
+@dataclass(frozen=True)
+class ChallengeView:
+    challenge: Challenge
+    related: list[Challenge]
+    practices: Page[Practice]
+    city_count: int
+    can_edit: bool
+
+
+async def challenge_page(viewer: User | None, slug: str, page: int) -> ChallengeView:
+    """A term with its published practices (and their cities)."""
+    challenge = await access_challenge(viewer, slug)
+    practices = Practice.filter(
+        status=PracticeStatus.PUBLISHED, challenge_links__challenge_id=challenge.id
+    ).select_related("city")
+    city_count = await City.filter(id__in=Subquery(practices.values("city_id"))).count()
+    return ChallengeView(
+        challenge=challenge,
+        related=await _related(challenge),
+        practices=await paginate(practices.order_by("title", "id"), page),
+        city_count=city_count,
+        can_edit=permissions.can_edit_taxonomy(viewer),
+    )
+
+
+async def _related(challenge: Challenge) -> list[Challenge]:
+    terms = {term.slug: term for term in await Challenge.filter(slug__in=challenge.related)}
+    return [terms[slug] for slug in challenge.related if slug in terms]
+
+
+@dataclass(frozen=True)
+class ChallengeInput:
+    name: str
+    description: str
+    related: tuple[str, ...]
+
+
+async def access_challenge_for_edit(user: User, slug: str) -> Challenge:
+    challenge = await access_challenge(user, slug)
+    permissions.require(permissions.can_edit_taxonomy(user))
+    return challenge
+
+
+async def check_update_challenge(user: User, slug: str, form: ChallengeInput) -> Challenge:
+    challenge = await access_challenge_for_edit(user, slug)
+    checker = Checker()
+    name = form.name.strip()
+    description = form.description.strip()
+    if not name:
+        checker.fail("name", _("This field is required."))
+    elif len(name) > 120:
+        checker.fail("name", _("Must be at most %(n)d characters.") % {"n": 120})
+    if len(description) > 5000:
+        checker.fail("description", _("Must be at most %(n)d characters.") % {"n": 5000})
+    known = {str(s) for s in await Challenge.all().values_list("slug", flat=True)}
+    related = list(dict.fromkeys(form.related))
+    if any(not SLUG_RE.match(s) or s not in known or s == slug for s in related):
+        checker.fail("related", _("Choose related terms from the list."))
+    checker.done()
+    async with in_transaction():
+        challenge.name = name
+        challenge.description = description
+        challenge.related = related
+        await challenge.save()
+        await catalogue_version.bump()
+    return challenge
+
+
+@dataclass(frozen=True)
+class DirectoryOptions:
+    """The filter choices that can find something: countries and languages in use."""
+
+    countries: list[str]
+    languages: list[str]
+    challenges: list[tuple[str, str]]
+
+
+async def directory_options() -> DirectoryOptions:
+    countries = await City.all().order_by("country").distinct().values_list("country", flat=True)
+    languages = await CityLanguage.all().order_by("code").distinct().values_list("code", flat=True)
+    return DirectoryOptions(
+        countries=sorted(str(code) for code in countries),
+        languages=sorted(str(code) for code in languages),
+        challenges=await challenge_options(),
+    )
+
+
+async def challenge_options() -> list[tuple[str, str]]:
+    """(slug, name) of every term, in taxonomy order, for filters and forms."""
+    rows = await Challenge.all().order_by("position", "slug").values_list("slug", "name")
+    return [(str(slug), str(name)) for slug, name in rows]
+
+
+def region_values() -> list[str]:
+    return [region.value for region in Region]

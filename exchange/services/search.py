@@ -1,0 +1,201 @@
+"""Full-text search over published practices, on the database's own engine.
+
+`search_practices` is the one place that knows SQLite (an FTS5 index with the porter
+stemmer, see migrations/0002_library_search.py) from PostgreSQL (an English `tsvector`
+with a GIN index). Both stem words, so "attacks" finds "attack". Matched words come back
+wrapped in private-use marker characters, and `highlight` turns them into `<mark>` tags
+around escaped text, so nothing a practice says can reach the page as HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from exchange import db
+from exchange.domain.text import stop_words
+from exchange.models.cities import Practice, PracticeStatus
+from exchange.services.pagination import Page
+
+START = "\ue000"
+STOP = "\ue001"
+MAX_TERMS = 20
+SNIPPET_WORDS = 30
+WORD_RE = re.compile(r"\w+")
+MARKDOWN_NOISE = re.compile(r"\]\([^)\s]*\)?|[*`\[\]]+")
+
+# Must stay identical to the expression of the GIN index in the migration.
+PG_VECTOR = (
+    "(setweight(to_tsvector('english'::regconfig, coalesce(p.title, '')), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, coalesce(p.summary, '')), 'B'))"
+)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    practice_id: int
+    city_key: str
+    city_name: str
+    title: Markup
+    snippet: Markup
+
+
+async def search_practices(
+    query: str, *, challenge: str = "", region: str = "", page: int = 1, per_page: int = 20
+) -> Page[SearchHit]:
+    """Published practices whose title or summary match every word of `query`, best first.
+
+    A blank query lists every published practice that passes the filters, by title.
+    """
+    if not query.strip():
+        return await _browse(challenge, region, page, per_page)
+    build = _sqlite_sql if db.dialect() == "sqlite" else _postgres_sql
+    sql = build(query, challenge, region)
+    if sql is None:
+        return Page(items=[], number=page, per_page=per_page, total=0)
+    count_sql, count_params, select_sql, select_params = sql
+    conn = db.connection()
+    total_rows = await conn.execute_query_dict(count_sql, count_params)
+    total = int(total_rows[0]["total"])
+    offset = (page - 1) * per_page
+    rows = await conn.execute_query_dict(select_sql, [*select_params, per_page, offset])
+    hits = [
+        SearchHit(
+            practice_id=row["id"],
+            city_key=row["city_key"],
+            city_name=row["city_name"],
+            title=highlight(row["title"]),
+            snippet=highlight(row["snippet"]),
+        )
+        for row in rows
+    ]
+    return Page(items=hits, number=page, per_page=per_page, total=total)
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a query that count: lower-cased, common words dropped, at most 20."""
+    ignored = stop_words("en")
+    words = [word for word in WORD_RE.findall(query.lower()) if word not in ignored]
+    return list(dict.fromkeys(words))[:MAX_TERMS]
+
+
+def _filters(challenge: str, region: str, mark: Any) -> tuple[str, list[Any]]:
+    """SQL conditions (on `p` and `c`) for the filters, with their parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if region:
+        clauses.append(f"c.region = {mark()}")
+        params.append(region)
+    if challenge:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM practice_challenge pc JOIN challenge ch "  # noqa: S608
+            f"ON ch.id = pc.challenge_id WHERE pc.practice_id = p.id AND ch.slug = {mark()})"
+        )
+        params.append(challenge)
+    return "".join(f" AND {clause}" for clause in clauses), params
+
+
+# (count SQL, its parameters, select SQL, its parameters before LIMIT and OFFSET)
+Statements = tuple[str, list[Any], str, list[Any]]
+
+
+def _sqlite_sql(query: str, challenge: str, region: str) -> Statements | None:
+    terms = search_terms(query)
+    if not terms:
+        return None
+    match = " ".join(f'"{term}"' for term in terms)
+
+    def mark() -> str:
+        return "?"
+
+    where, params = _filters(challenge, region, mark)
+    base = (
+        " FROM practice_search JOIN practice p ON p.id = practice_search.rowid"
+        " JOIN city c ON c.id = p.city_id"
+        f" WHERE practice_search MATCH ? AND p.status = ?{where}"
+    )
+    params = [match, PracticeStatus.PUBLISHED.value, *params]
+    select = (
+        "SELECT p.id AS id, c.key AS city_key, c.name AS city_name,"
+        f" highlight(practice_search, 0, '{START}', '{STOP}') AS title,"
+        f" snippet(practice_search, 1, '{START}', '{STOP}', '…', {SNIPPET_WORDS}) AS snippet"
+        f"{base} ORDER BY bm25(practice_search, 4.0, 1.0), p.id LIMIT ? OFFSET ?"
+    )
+    return f"SELECT count(*) AS total{base}", params, select, params
+
+
+def _postgres_sql(query: str, challenge: str, region: str) -> Statements | None:
+    terms = search_terms(query)
+    if not terms:
+        return None
+    counter = iter(range(1, 1000))
+
+    def mark() -> str:
+        return f"${next(counter)}"
+
+    query_mark, status_mark = mark(), mark()
+    where, params = _filters(challenge, region, mark)
+    options = (
+        f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS}, MinWords=12, "
+        'MaxFragments=2, FragmentDelimiter=" … "'
+    )
+    tsquery = f"plainto_tsquery('english'::regconfig, {query_mark})"
+    base = (
+        " FROM practice p JOIN city c ON c.id = p.city_id"
+        f" WHERE {PG_VECTOR} @@ {tsquery} AND p.status = {status_mark}{where}"
+    )
+    params = [" ".join(terms), PracticeStatus.PUBLISHED.value, *params]
+    title_mark, options_mark, limit_mark, offset_mark = mark(), mark(), mark(), mark()
+    select = (
+        "SELECT p.id AS id, c.key AS city_key, c.name AS city_name,"
+        f" ts_headline('english'::regconfig, p.title, {tsquery}, {title_mark}) AS title,"
+        f" ts_headline('english'::regconfig, p.summary, {tsquery}, {options_mark}) AS snippet"
+        f"{base} ORDER BY ts_rank({PG_VECTOR}, {tsquery}) DESC, p.id"
+        f" LIMIT {limit_mark} OFFSET {offset_mark}"
+    )
+    title_options = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
+    return f"SELECT count(*) AS total{base}", params, select, [*params, title_options, options]
+
+
+async def _browse(challenge: str, region: str, page: int, per_page: int) -> Page[SearchHit]:
+    practices = Practice.filter(status=PracticeStatus.PUBLISHED).select_related("city")
+    if region:
+        practices = practices.filter(city__region=region)
+    if challenge:
+        practices = practices.filter(challenge_links__challenge__slug=challenge)
+    total = await practices.count()
+    rows = await practices.order_by("title", "id").offset((page - 1) * per_page).limit(per_page)
+    hits = [
+        SearchHit(
+            practice_id=p.id,
+            city_key=p.city.key,
+            city_name=p.city.name,
+            title=escape(p.title),
+            snippet=highlight(_opening(p.summary)),
+        )
+        for p in rows
+    ]
+    return Page(items=hits, number=page, per_page=per_page, total=total)
+
+
+def _opening(text: str) -> str:
+    words = text.split()
+    return " ".join(words[:SNIPPET_WORDS]) + (" …" if len(words) > SNIPPET_WORDS else "")
+
+
+def highlight(marked: str | None) -> Markup:
+    """Text with marker characters as HTML: escaped text, matched words in <mark>."""
+    parts: list[Markup] = []
+    inside = False
+    for piece in re.split(f"([{START}{STOP}])", marked or ""):
+        if piece == START:
+            inside = True
+        elif piece == STOP:
+            inside = False
+        elif piece:
+            text = MARKDOWN_NOISE.sub("", piece)
+            parts.append(Markup("<mark>%s</mark>") % text if inside else escape(text))
+    return Markup("").join(parts)

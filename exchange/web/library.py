@@ -1,0 +1,93 @@
+"""The library search page and the staff catalogue upload."""
+
+from __future__ import annotations
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from exchange.i18n import gettext as _
+from exchange.models.cities import Region
+from exchange.services import catalogue, cities, search
+from exchange.services.catalogue import CatalogueError
+from exchange.services.pagination import page_number
+from exchange.web.auth import require_user, staff_only
+from exchange.web.cities import region_label, region_options
+from exchange.web.forms import read_form
+from exchange.web.rendering import flash, redirect, render
+
+MAX_QUERY = 200
+PROBLEMS_SHOWN = 200
+
+
+async def library(request: Request) -> Response:
+    params = request.query_params
+    query = params.get("q", "")[:MAX_QUERY]
+    region = params.get("region", "")
+    region = region if region in Region._value2member_map_ else ""
+    challenge = params.get("challenge", "")[:64]
+    results = await search.search_practices(
+        query, challenge=challenge, region=region, page=page_number(params.get("page"))
+    )
+    return render(
+        request,
+        "library/search.html",
+        {
+            "q": query,
+            "region": region,
+            "challenge": challenge,
+            "page": results,
+            "region_options": region_options(),
+            "region_label": region_label,
+            "challenge_options": await cities.challenge_options(),
+        },
+    )
+
+
+@staff_only
+async def import_page(request: Request) -> Response:
+    if request.method == "GET":
+        return render(request, "library/import.html", {"problems": [], "problem_count": 0})
+    form = await read_form(request)
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return render(
+                request,
+                "library/import.html",
+                {
+                    "problems": [],
+                    "problem_count": 0,
+                    "errors": {"file": _("Choose a catalogue file to upload.")},
+                },
+                status_code=400,
+            )
+        report = await catalogue.import_upload(require_user(request), upload.file)
+    except CatalogueError as exc:
+        return render(
+            request,
+            "library/import.html",
+            {
+                "problems": exc.problems[:PROBLEMS_SHOWN],
+                "problem_count": len(exc.problems),
+                "errors": {"file": str(exc)},
+            },
+            status_code=400,
+        )
+    finally:
+        await form.close()
+    response = redirect("/import")
+    flash(
+        request,
+        response,
+        _("The catalogue is imported. %(summary)s") % {"summary": report.summary()},
+        "success",
+    )
+    return response
+
+
+routes = [
+    Route("/library", library, name="library"),
+    Route("/import", import_page, methods=["GET", "POST"], name="import"),
+]
