@@ -1,0 +1,289 @@
+"""Peer matching over the database: loading the index, keeping it fresh, ranking.
+
+The text and taxonomy index (`MatchIndex`) is costly to build (about 12 s for 100,000
+practices), so each process keeps one in memory and rebuilds it, in a thread, when the
+catalogue version stamp in the database moves. Capacity and peer history change far
+more often (every acceptance, answer and conclusion); they carry their own version
+stamp (`AvailabilityVersion`) and are laid over the cached index in milliseconds when it
+moves. Each ranking reads both stamps first, so every worker process ranks on what the
+database holds now. docs/matching.md explains the trade-offs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tortoise.expressions import F
+from tortoise.functions import Count
+
+from exchange.domain.matching import (
+    Candidate,
+    ChallengeTerm,
+    CityProfile,
+    MatchIndex,
+    MatchQuery,
+    PeerHistory,
+    PracticeDoc,
+    Reason,
+)
+from exchange.i18n import gettext as _
+from exchange.models.cities import (
+    CatalogueVersion,
+    Challenge,
+    City,
+    CityLanguage,
+    Practice,
+    PracticeChallenge,
+    PracticeStatus,
+)
+from exchange.models.matching import (
+    AvailabilityVersion,
+    Exchange,
+    InvitationStatus,
+    PeerInvitation,
+)
+from exchange.services import catalogue_version
+
+log = logging.getLogger("exchange.matching")
+
+AVAILABILITY_ROW_ID = 1
+# How long a ranking waits for a rebuild after the catalogue changed before it answers
+# from the previous index. Small catalogues rebuild within it and are never stale.
+STALE_WAIT_SECONDS = 2.0
+
+
+# ------------------------------------------------------------------ version stamps
+
+
+async def bump_availability() -> None:
+    """Call inside the transaction of any change to capacity use or peer history."""
+    updated = await AvailabilityVersion.filter(id=AVAILABILITY_ROW_ID).update(
+        version=F("version") + 1
+    )
+    if not updated:
+        await AvailabilityVersion.create(id=AVAILABILITY_ROW_ID, version=1)
+
+
+async def availability_version() -> int:
+    row = await AvailabilityVersion.get_or_none(id=AVAILABILITY_ROW_ID)
+    return row.version if row else 0
+
+
+async def versions() -> tuple[int, int]:
+    """(catalogue version, availability version), read before any data they describe."""
+    catalogue = await CatalogueVersion.get_or_none(id=catalogue_version.ROW_ID)
+    return (catalogue.version if catalogue else 0), await availability_version()
+
+
+# ------------------------------------------------------------------ loading
+
+
+async def load_taxonomy() -> list[ChallengeTerm]:
+    rows = await Challenge.all().order_by("position", "slug").values_list("slug", "name", "related")
+    return [ChallengeTerm(slug, name, tuple(related or ())) for slug, name, related in rows]
+
+
+async def load_practices() -> dict[int, list[PracticeDoc]]:
+    """Published practices by city id, each with its challenge slugs."""
+    slugs: dict[int, list[str]] = defaultdict(list)
+    links = (
+        await PracticeChallenge.filter(practice__status=PracticeStatus.PUBLISHED)
+        .order_by("practice_id", "challenge__position", "challenge__slug")
+        .values_list("practice_id", "challenge__slug")
+    )
+    for practice_id, slug in links:
+        slugs[practice_id].append(slug)
+    rows = (
+        await Practice.filter(status=PracticeStatus.PUBLISHED)
+        .order_by("id")
+        .values_list("id", "city_id", "title", "summary", "since", "outcomes")
+    )
+    by_city: dict[int, list[PracticeDoc]] = defaultdict(list)
+    for practice_id, city_id, title, summary, since, outcomes in rows:
+        by_city[city_id].append(
+            PracticeDoc(
+                id=practice_id,
+                title=title,
+                summary=summary or "",
+                challenges=tuple(slugs.get(practice_id, ())),
+                since=since,
+                outcomes=outcomes or "",
+            )
+        )
+    return by_city
+
+
+async def load_free_capacity() -> dict[str, int]:
+    """Free mentoring places per city key: capacity minus what active exchanges use."""
+    rows = await City.all().values_list("key", "mentoring_capacity", "capacity_used")
+    return {key: max(capacity - used, 0) for key, capacity, used in rows}
+
+
+async def load_history() -> dict[str, PeerHistory]:
+    """Per city key: how it answered invitations, and the ratings its mentees gave."""
+    keys = dict(await City.all().values_list("id", "key"))
+    answers: dict[int, dict[str, int]] = defaultdict(dict)
+    counted = (InvitationStatus.ACCEPTED, InvitationStatus.DECLINED, InvitationStatus.EXPIRED)
+    rows = (
+        await PeerInvitation.filter(status__in=counted)
+        .annotate(n=Count("id"))
+        .group_by("city_id", "status")
+        .values_list("city_id", "status", "n")
+    )
+    for city_id, status, n in rows:
+        answers[city_id][str(status)] = int(n)
+    ratings: dict[int, list[int]] = defaultdict(list)
+    for mentor_id, rating in (
+        await Exchange.filter(mentee_rating__isnull=False)
+        .order_by("id")
+        .values_list("mentor_id", "mentee_rating")
+    ):
+        ratings[mentor_id].append(int(rating))
+    history: dict[str, PeerHistory] = {}
+    for city_id in set(answers) | set(ratings):
+        if city_id not in keys:
+            continue
+        counts = answers.get(city_id, {})
+        history[keys[city_id]] = PeerHistory(
+            accepted=counts.get(InvitationStatus.ACCEPTED.value, 0),
+            declined=counts.get(InvitationStatus.DECLINED.value, 0),
+            expired=counts.get(InvitationStatus.EXPIRED.value, 0),
+            feedback=tuple(ratings.get(city_id, ())),
+        )
+    return history
+
+
+async def load_cities() -> list[CityProfile]:
+    """Every city with its published practices, free capacity and history."""
+    practices = await load_practices()
+    languages: dict[int, list[str]] = defaultdict(list)
+    for city_id, code in (
+        await CityLanguage.all()
+        .order_by("city_id", "position", "code")
+        .values_list("city_id", "code")
+    ):
+        languages[city_id].append(code)
+    free = await load_free_capacity()
+    history = await load_history()
+    rows = (
+        await City.all()
+        .order_by("key")
+        .values_list("id", "key", "name", "country", "region", "population")
+    )
+    return [
+        CityProfile(
+            key=key,
+            name=name,
+            country=country,
+            region=str(region),
+            population=population,
+            languages=tuple(languages.get(city_id, ())),
+            free_capacity=free.get(key, 0),
+            practices=tuple(practices.get(city_id, ())),
+            history=history.get(key, PeerHistory()),
+        )
+        for city_id, key, name, country, region, population in rows
+    ]
+
+
+async def build_index() -> MatchIndex:
+    """Read the catalogue and build a fresh index; the analysis runs in a thread."""
+    cities = await load_cities()
+    taxonomy = await load_taxonomy()
+    return await asyncio.to_thread(MatchIndex.build, cities, taxonomy)
+
+
+# ------------------------------------------------------------------ the cache
+
+
+@dataclass
+class IndexCache:
+    """This process's index, rebuilt when the catalogue version moves.
+
+    While a rebuild runs, rankings wait up to `stale_wait` seconds for it and then answer
+    from the previous index, so a large catalogue never stalls requests for long.
+    Availability (capacity and history) is laid over whichever index is served.
+    """
+
+    stale_wait: float = STALE_WAIT_SECONDS
+    base: MatchIndex | None = None
+    base_version: int = -1
+    ready: MatchIndex | None = None
+    ready_key: tuple[int, int] = (-1, -1)
+    building: asyncio.Task[None] | None = None
+    builds: int = 0
+
+    async def index(self) -> MatchIndex:
+        catalogue, availability = await versions()
+        base = await self._base_for(catalogue)
+        key = (self.base_version, availability)
+        if self.ready is None or self.ready_key != key:
+            free, history = await load_free_capacity(), await load_history()
+            self.ready = base.with_availability(free, history)
+            self.ready_key = key
+        return self.ready
+
+    async def _base_for(self, catalogue: int) -> MatchIndex:
+        if self.base is not None and self.base_version == catalogue:
+            return self.base
+        if self.building is None or self.building.done():
+            self.building = asyncio.create_task(self._rebuild(catalogue))
+        task = self.building
+        if self.base is None:
+            await asyncio.shield(task)
+        else:
+            await asyncio.wait({task}, timeout=self.stale_wait)
+        if task.done() and task.exception() is not None and self.base is None:
+            raise RuntimeError("the matching index could not be built") from task.exception()
+        assert self.base is not None
+        return self.base
+
+    async def _rebuild(self, catalogue: int) -> None:
+        try:
+            index = await build_index()
+        except Exception:
+            log.exception("Building the matching index failed")
+            raise
+        if catalogue >= self.base_version:
+            self.base, self.base_version = index, catalogue
+            self.builds += 1
+
+    def clear(self) -> None:
+        """Forget the index (tests empty the database under a running process)."""
+        self.base, self.base_version, self.ready, self.ready_key = None, -1, None, (-1, -1)
+
+
+_cache = IndexCache()
+
+
+def index_cache() -> IndexCache:
+    return _cache
+
+
+async def current_index() -> MatchIndex:
+    return await _cache.index()
+
+
+# ------------------------------------------------------------------ ranking
+
+
+async def rank(query: MatchQuery, index: MatchIndex | None = None) -> list[Candidate]:
+    """Rank peers for a query on the cached index (or on `index`, for batches).
+
+    Raises `MatchError` (`UnknownCity`, `UnknownChallenge`) for bad input.
+    """
+    index = index or await current_index()
+    return index.rank(query)
+
+
+def reason_text(reason: Reason) -> str:
+    """A reason in the current locale: translate the template, then fill it in."""
+    return _(reason.message) % reason.params
+
+
+def reason_texts(reasons: Sequence[Reason]) -> list[str]:
+    return [reason_text(reason) for reason in reasons]

@@ -1,0 +1,164 @@
+"""Matching over the database: what the index is built from, and when it is refreshed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from exchange.domain.matching import (
+    ChallengeTerm,
+    CityProfile,
+    MatchIndex,
+    MatchQuery,
+    PeerHistory,
+    PracticeDoc,
+    UnknownChallenge,
+    UnknownCity,
+)
+from exchange.models.cities import City
+from exchange.services import catalogue_version, matching
+
+from matching_data import add_practice, load_catalogue
+
+QUERY = MatchQuery(
+    city_key="lviv-ua",
+    challenges=("post-attack-recovery",),
+    text="Support for victims and bereaved families after an attack",
+    limit=10,
+)
+
+
+async def keys(query: MatchQuery = QUERY) -> list[str]:
+    return [c.city_key for c in await matching.rank(query)]
+
+
+async def test_ranking_uses_published_practices_and_free_capacity_only(clean_db: str) -> None:
+    await load_catalogue()
+    ranked = await keys()
+    assert ranked[:2] == ["manchester-gb", "nice-fr"]
+    assert "lviv-ua" not in ranked  # never the requester
+    assert "berlin-de" not in ranked  # fits, but no free capacity
+    assert "oslo-no" not in ranked  # capacity, but its only practice is a draft
+
+
+async def test_reasons_name_the_practice_and_the_capacity(clean_db: str) -> None:
+    await load_catalogue()
+    best = (await matching.rank(QUERY))[0]
+    texts = matching.reason_texts(best.reasons)
+    assert any("Recovery after the Arena bombing" in text for text in texts)
+    assert "Has capacity for 1 more exchange" in texts
+
+
+async def test_unknown_city_and_challenge_are_errors(clean_db: str) -> None:
+    await load_catalogue()
+    with pytest.raises(UnknownCity):
+        await matching.rank(
+            MatchQuery(city_key="atlantis-xx", challenges=("post-attack-recovery",))
+        )
+    with pytest.raises(UnknownChallenge):
+        await matching.rank(MatchQuery(city_key="lviv-ua", challenges=("volcanoes",)))
+
+
+async def test_index_is_rebuilt_when_the_catalogue_version_moves(clean_db: str) -> None:
+    catalogue = await load_catalogue()
+    cache = matching.index_cache()
+    assert "toronto-ca" not in await keys()
+    builds = cache.builds
+    await add_practice(
+        catalogue.cities["toronto-ca"],
+        "Support after the Danforth shooting",
+        2018,
+        "Support for victims and bereaved families after the attack.",
+        ["post-attack-recovery"],
+    )
+    # Without a version bump the cached index is used as it is.
+    assert "toronto-ca" not in await keys()
+    assert cache.builds == builds
+    await catalogue_version.bump()
+    assert "toronto-ca" in await keys()
+    assert cache.builds == builds + 1
+
+
+async def test_a_slow_rebuild_serves_the_previous_index_meanwhile(clean_db: str) -> None:
+    catalogue = await load_catalogue()
+    cache = matching.index_cache()
+    await keys()
+    await add_practice(
+        catalogue.cities["toronto-ca"],
+        "Support after the Danforth shooting",
+        2018,
+        "Support for victims and bereaved families after the attack.",
+        ["post-attack-recovery"],
+    )
+    await catalogue_version.bump()
+    cache.stale_wait = 0.0
+    try:
+        assert "toronto-ca" not in await keys()  # the old index answers at once
+        assert cache.building is not None
+        await cache.building
+        assert "toronto-ca" in await keys()
+    finally:
+        cache.stale_wait = matching.STALE_WAIT_SECONDS
+
+
+async def test_capacity_and_history_changes_apply_without_a_rebuild(clean_db: str) -> None:
+    await load_catalogue()
+    cache = matching.index_cache()
+    assert "manchester-gb" in await keys()
+    builds = cache.builds
+    await City.filter(key="manchester-gb").update(capacity_used=1)
+    await matching.bump_availability()
+    ranked = await keys()
+    assert "manchester-gb" not in ranked
+    assert ranked[0] == "nice-fr"
+    assert cache.builds == builds
+
+
+async def test_concurrent_rankings_share_one_build(clean_db: str) -> None:
+    await load_catalogue()
+    cache = matching.index_cache()
+    builds = cache.builds
+    results = await asyncio.gather(*(keys() for _ in range(5)))
+    assert all(result == results[0] for result in results)
+    assert cache.builds == builds + 1
+
+
+def test_with_availability_replaces_capacity_and_history_only() -> None:
+    taxonomy = [ChallengeTerm("post-attack-recovery", "Post-attack recovery")]
+    practice = PracticeDoc(
+        1, "Recovery after the attack", "Support for victims", ("post-attack-recovery",), 2017
+    )
+    cities = [
+        CityProfile("a-xx", "A", "XX", "europe", 1000, ("en",), 0, ()),
+        CityProfile("b-xx", "B", "XX", "europe", 1000, ("en",), 1, (practice,)),
+        CityProfile(
+            "c-xx",
+            "C",
+            "XX",
+            "europe",
+            1000,
+            ("en",),
+            1,
+            (
+                PracticeDoc(
+                    2,
+                    "Recovery after the attack",
+                    "Support for victims",
+                    ("post-attack-recovery",),
+                    2017,
+                ),
+            ),
+        ),
+    ]
+    index = MatchIndex.build(cities, taxonomy)
+    query = MatchQuery("a-xx", ("post-attack-recovery",))
+    assert [c.city_key for c in index.rank(query)] == ["b-xx", "c-xx"]
+    fresh = index.with_availability(
+        {"b-xx": 1, "c-xx": 1},
+        {"b-xx": PeerHistory(expired=4), "c-xx": PeerHistory(feedback=(5, 5))},
+    )
+    assert [c.city_key for c in fresh.rank(query)] == ["c-xx", "b-xx"]
+    assert [c.city_key for c in index.rank(query)] == ["b-xx", "c-xx"]  # the original is intact
+    gone = index.with_availability({"c-xx": 1}, {})
+    assert [c.city_key for c in gone.rank(query)] == ["c-xx"]

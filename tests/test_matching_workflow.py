@@ -1,0 +1,387 @@
+"""The brokering workflow through HTTP: filing, inviting, answering, expiry, feedback."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from exchange.models.accounts import User
+from exchange.models.cities import City
+from exchange.models.matching import (
+    Exchange,
+    InvitationStatus,
+    MatchRequest,
+    Notice,
+    PeerInvitation,
+    RequestStatus,
+)
+from exchange.services import brokering, matching, outbox
+from exchange.settings import Settings
+
+from matching_data import Catalogue, load_catalogue
+from support import SMTPServer, first_link, html_part, post_form, sign_in, text_part
+
+FORM = {
+    "city": "lviv-ua",
+    "challenges": ["post-attack-recovery"],
+    "description": "How do we support victims and bereaved families after an attack?",
+    "languages": "en",
+    "format": "online",
+    "time_frame": "within three months",
+    "peers_wanted": "1",
+}
+
+
+@pytest.fixture
+async def catalogue(client: httpx.AsyncClient) -> Catalogue:
+    return await load_catalogue()
+
+
+async def file_request(client: httpx.AsyncClient, user: User, **changes: object) -> int:
+    await sign_in(client, user.email)
+    response = await post_form(client, "/requests/new", {**FORM, **changes})
+    assert response.status_code == 303, response.text
+    match = re.fullmatch(r"/requests/(\d+)", response.headers["location"])
+    assert match
+    return int(match.group(1))
+
+
+async def invite(client: httpx.AsyncClient, request_id: int, city: str) -> httpx.Response:
+    return await post_form(client, f"/requests/{request_id}/invite", {"city": city})
+
+
+async def switch(client: httpx.AsyncClient, user: User) -> None:
+    client.cookies.clear()
+    await sign_in(client, user.email)
+
+
+async def invitation_for(request_id: int, city: str) -> PeerInvitation:
+    return await PeerInvitation.get(request_id=request_id, city__key=city)
+
+
+async def test_official_files_sees_candidates_with_reasons_and_invites(
+    client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings, mailbox: SMTPServer
+) -> None:
+    request_id = await file_request(client, catalogue.lviv)
+    page = await client.get(f"/requests/{request_id}")
+    assert page.status_code == 200
+    assert "Manchester" in page.text and "Nice" in page.text
+    assert "Recovery after the Arena bombing" in page.text
+    assert "Berlin" not in page.text  # no free capacity
+    assert "Open" in page.text
+
+    response = await invite(client, request_id, "manchester-gb")
+    assert response.status_code == 303
+    mr = await MatchRequest.get(id=request_id)
+    assert mr.status == RequestStatus.INVITING
+    invitation = await invitation_for(request_id, "manchester-gb")
+    assert invitation.expires_at - invitation.created_at == timedelta(days=14)
+
+    await outbox.send_due(settings, "test")
+    [mail] = mailbox.box.to("mary@manchester.example")
+    assert mail["Subject"] == "Lviv asks your city for peer support"
+    body = text_part(mail)
+    assert "Lviv asks Manchester for peer support." in body
+    assert "Post-attack recovery" in body
+    assert FORM["description"] in body
+    assert first_link(body) == f"http://exchange.test/peer-invitations/{invitation.id}"
+    assert f"/peer-invitations/{invitation.id}" in html_part(mail)
+
+    # The invited official sees the notice, with a count in the navigation.
+    await switch(client, catalogue.manchester)
+    home = await client.get("/")
+    assert re.search(r'href="/notices">Notices <span class="badge">1', home.text)
+    notices = await client.get("/notices")
+    assert "Lviv asks your city for peer support" in notices.text
+    await post_form(client, "/notices")
+    assert 'class="badge"' not in (await client.get("/")).text
+
+
+async def test_acceptance_creates_an_exchange_takes_capacity_and_tells_the_requester(
+    client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings, mailbox: SMTPServer
+) -> None:
+    request_id = await file_request(client, catalogue.lviv)
+    await invite(client, request_id, "manchester-gb")
+    invitation = await invitation_for(request_id, "manchester-gb")
+    await switch(client, catalogue.manchester)
+    page = await client.get(f"/peer-invitations/{invitation.id}")
+    assert page.status_code == 200 and FORM["description"] in page.text
+    response = await post_form(
+        client, f"/peer-invitations/{invitation.id}", {"answer": "accept", "reason": "Glad to"}
+    )
+    assert response.status_code == 303
+    manchester = await City.get(key="manchester-gb")
+    assert manchester.capacity_used == 1
+    exchange = await Exchange.get(request_id=request_id)
+    assert exchange.mentor_id == manchester.id  # type: ignore[attr-defined]
+    mr = await MatchRequest.get(id=request_id)
+    assert mr.status == RequestStatus.MATCHED
+
+    mailbox.box.clear()
+    await outbox.send_due(settings, "test")
+    [mail] = mailbox.box.to("olena@lviv.example")
+    assert mail["Subject"] == "Manchester accepted your request for peer support"
+    assert "Glad to" in text_part(mail)
+    assert first_link(text_part(mail)) == f"http://exchange.test/requests/{request_id}"
+
+    await switch(client, catalogue.lviv)
+    detail = await client.get(f"/requests/{request_id}")
+    assert "Matched" in detail.text
+    assert "Olena filed the request for Lviv" in detail.text
+    assert "Olena invited Manchester" in detail.text
+    assert "Mary accepted for Manchester" in detail.text
+    # A city without free capacity is no longer proposed anywhere.
+    assert "manchester-gb" not in [
+        c.city_key for c in await matching.rank(brokering.query_for(mr, "lviv-ua", 10))
+    ]
+
+
+async def test_decline_with_a_reason_reopens_the_request(
+    client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings, mailbox: SMTPServer
+) -> None:
+    request_id = await file_request(client, catalogue.lviv)
+    await invite(client, request_id, "nice-fr")
+    invitation = await invitation_for(request_id, "nice-fr")
+    await switch(client, catalogue.nice)
+    response = await post_form(
+        client,
+        f"/peer-invitations/{invitation.id}",
+        {"answer": "decline", "reason": "Our team is busy until June"},
+    )
+    assert response.status_code == 303
+    assert (await MatchRequest.get(id=request_id)).status == RequestStatus.OPEN
+    assert (await City.get(key="nice-fr")).capacity_used == 0
+    await outbox.send_due(settings, "test")
+    [mail] = mailbox.box.to("olena@lviv.example")
+    assert mail["Subject"] == "Nice declined your request for peer support"
+    assert "Our team is busy until June" in text_part(mail)
+    # Answering twice is refused.
+    again = await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
+    assert again.status_code == 409
+
+
+async def test_permission_edges(client: httpx.AsyncClient, catalogue: Catalogue) -> None:
+    request_id = await file_request(client, catalogue.lviv)
+    await invite(client, request_id, "manchester-gb")
+    invitation = await invitation_for(request_id, "manchester-gb")
+
+    # An official cannot file for another city.
+    response = await post_form(client, "/requests/new", {**FORM, "city": "nice-fr"})
+    assert response.status_code == 403
+    # The requester sees the invitation but cannot answer for the invited city.
+    assert (await client.get(f"/peer-invitations/{invitation.id}")).status_code == 200
+    response = await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
+    assert response.status_code == 403
+    # Officials are not staff.
+    assert (await client.get("/brokering")).status_code == 403
+
+    # An official of a third city sees neither the request nor the invitation.
+    await switch(client, catalogue.nice)
+    assert (await client.get(f"/requests/{request_id}")).status_code == 404
+    assert (await client.get(f"/peer-invitations/{invitation.id}")).status_code == 404
+    response = await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
+    assert response.status_code == 404
+    assert (await invite(client, request_id, "nice-fr")).status_code == 404
+    assert (await PeerInvitation.get(id=invitation.id)).status == InvitationStatus.PENDING
+    # The invited city cannot invite others on the requester's behalf.
+    await switch(client, catalogue.manchester)
+    assert (await invite(client, request_id, "nice-fr")).status_code == 404
+    assert (await client.get(f"/requests/{request_id}")).status_code == 404
+
+    # Staff can file for any city and answer for any city.
+    await switch(client, catalogue.staff)
+    response = await post_form(client, "/requests/new", {**FORM, "city": "toronto-ca"})
+    assert response.status_code == 303
+    response = await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
+    assert response.status_code == 303
+
+    # Signed out: sent to sign in.
+    client.cookies.clear()
+    response = await client.get(f"/requests/{request_id}")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+async def test_invitations_are_limited_to_the_number_wanted(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    request_id = await file_request(client, catalogue.lviv)
+    assert (await invite(client, request_id, "manchester-gb")).status_code == 303
+    await invite(client, request_id, "nice-fr")
+    assert await PeerInvitation.filter(request_id=request_id).count() == 1
+    page = await client.get(f"/requests/{request_id}")
+    assert "Candidates" not in page.text
+    # Own city, and a city without capacity, cannot be invited.
+    second = await file_request(client, catalogue.lviv, peers_wanted="3")
+    await invite(client, second, "lviv-ua")
+    await invite(client, second, "berlin-de")
+    assert await PeerInvitation.filter(request_id=second).count() == 0
+
+
+async def test_form_errors_are_shown_next_to_fields(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    await sign_in(client, catalogue.lviv.email)
+    response = await post_form(
+        client,
+        "/requests/new",
+        {
+            "city": "lviv-ua",
+            "description": "",
+            "languages": "english",
+            "peers_wanted": "40",
+            "format": "by-carrier-pigeon",
+            "challenges": ["nope"],
+        },
+    )
+    assert response.status_code == 400
+    for field in ("challenges", "description", "languages", "peers_wanted", "format"):
+        assert f'id="error-{field}"' in response.text
+    assert await MatchRequest.all().count() == 0
+
+
+async def test_unanswered_invitations_expire_and_the_next_candidate_can_be_invited(
+    client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings, mailbox: SMTPServer
+) -> None:
+    request_id = await file_request(client, catalogue.lviv)
+    await invite(client, request_id, "manchester-gb")
+    now = datetime.now(UTC)
+    assert await brokering.expire_invitations(settings, now + timedelta(days=13)) == 0
+    assert await brokering.expire_invitations(settings, now + timedelta(days=14, minutes=1)) == 1
+    assert await brokering.expire_invitations(settings, now + timedelta(days=15)) == 0
+    invitation = await invitation_for(request_id, "manchester-gb")
+    assert invitation.status == InvitationStatus.EXPIRED
+    assert (await MatchRequest.get(id=request_id)).status == RequestStatus.OPEN
+
+    mailbox.box.clear()
+    await outbox.send_due(settings, "test")
+    [mail] = mailbox.box.to("olena@lviv.example")
+    assert mail["Subject"] == "Your invitation to Manchester expired unanswered"
+    assert "You can invite the next candidate" in text_part(mail)
+    assert await Notice.filter(user=catalogue.lviv, kind="invitation_expired").count() == 1
+
+    # Too late to accept; the next candidate can be invited.
+    await switch(client, catalogue.manchester)
+    late = await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
+    assert late.status_code == 409
+    await switch(client, catalogue.lviv)
+    assert (await invite(client, request_id, "nice-fr")).status_code == 303
+    assert (await MatchRequest.get(id=request_id)).status == RequestStatus.INVITING
+    # The expiry counts against Manchester's response history.
+    history = await matching.load_history()
+    assert history["manchester-gb"].expired == 1
+
+
+async def test_expiry_days_come_from_the_setting(
+    client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings
+) -> None:
+    mr = await brokering.check_file_request(
+        catalogue.lviv,
+        brokering.RequestInput(
+            city_key="lviv-ua", challenges=["post-attack-recovery"], description="After an attack"
+        ),
+    )
+    short = replace(settings, invitation_expiry_days=3)
+    invitation = await brokering.check_invite(short, catalogue.lviv, mr.id, "nice-fr")
+    assert invitation.expires_at - invitation.created_at == timedelta(days=3)
+    later = datetime.now(UTC) + timedelta(days=3, minutes=1)
+    assert await brokering.expire_invitations(short, later) == 1
+
+
+async def test_conclusion_with_feedback_frees_capacity_and_feeds_the_ranking(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    request_id = await file_request(client, catalogue.lviv)
+    await invite(client, request_id, "manchester-gb")
+    invitation = await invitation_for(request_id, "manchester-gb")
+    await switch(client, catalogue.manchester)
+    await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
+    exchange = await Exchange.get(request_id=request_id)
+
+    # A third city cannot see or conclude it.
+    await switch(client, catalogue.nice)
+    assert (await client.get(f"/exchanges/{exchange.id}")).status_code == 404
+
+    await switch(client, catalogue.lviv)
+    bad = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "9"})
+    assert bad.status_code == 400 and 'id="error-rating"' in bad.text
+    response = await post_form(
+        client,
+        f"/exchanges/{exchange.id}",
+        {"rating": "5", "learned": "How to run a victims' support hub"},
+    )
+    assert response.status_code == 303
+    exchange = await Exchange.get(id=exchange.id)
+    assert exchange.status.value == "concluded" and exchange.mentee_rating == 5
+    assert (await City.get(key="manchester-gb")).capacity_used == 0
+    assert (await MatchRequest.get(id=request_id)).status == RequestStatus.CLOSED
+
+    # The other side adds its own feedback; capacity is not freed twice.
+    await switch(client, catalogue.manchester)
+    await post_form(client, f"/exchanges/{exchange.id}", {"rating": "4", "learned": "Ideas"})
+    exchange = await Exchange.get(id=exchange.id)
+    assert exchange.mentor_rating == 4 and exchange.mentee_rating == 5
+    assert (await City.get(key="manchester-gb")).capacity_used == 0
+
+    best = (
+        await matching.rank(
+            brokering.query_for(await MatchRequest.get(id=request_id), "lviv-ua", 5)
+        )
+    )[0]
+    texts = matching.reason_texts(best.reasons)
+    assert best.city_key == "manchester-gb"
+    assert "Accepted 1 of 1 past requests" in texts
+    assert "Past exchanges rated 5.0 out of 5 (1 ratings)" in texts
+
+
+async def test_withdrawing_withdraws_pending_invitations(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    request_id = await file_request(client, catalogue.lviv, peers_wanted="2")
+    await invite(client, request_id, "manchester-gb")
+    response = await post_form(client, f"/requests/{request_id}/withdraw")
+    assert response.status_code == 303
+    assert (await MatchRequest.get(id=request_id)).status == RequestStatus.WITHDRAWN
+    invitation = await invitation_for(request_id, "manchester-gb")
+    assert invitation.status == InvitationStatus.WITHDRAWN
+    await switch(client, catalogue.manchester)
+    late = await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
+    assert late.status_code == 409
+    assert (await City.get(key="manchester-gb")).capacity_used == 0
+
+
+async def test_staff_dashboard_lists_waiting_requests_oldest_first(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    first = await file_request(client, catalogue.lviv)
+    second = await file_request(client, catalogue.lviv)
+    await MatchRequest.filter(id=first).update(created_at=datetime.now(UTC) - timedelta(days=3))
+    done = await file_request(client, catalogue.lviv)
+    await post_form(client, f"/requests/{done}/withdraw")
+    await switch(client, catalogue.staff)
+    page = await client.get("/brokering")
+    assert page.status_code == 200
+    text = page.text
+    assert text.index(f"Request #{first}") < text.index(f"Request #{second}")
+    assert f"Request #{done}" not in text
+    assert "3 days" in text
+
+
+async def test_lists_and_forms_render(client: httpx.AsyncClient, catalogue: Catalogue) -> None:
+    request_id = await file_request(client, catalogue.lviv)
+    form = await client.get("/requests/new")
+    assert form.status_code == 200
+    assert 'for="challenge-post-attack-recovery"' in form.text
+    assert 'value="lviv-ua"' in form.text and 'value="nice-fr"' not in form.text
+    listing = await client.get("/requests")
+    assert f'href="/requests/{request_id}"' in listing.text
+    await invite(client, request_id, "nice-fr")
+    await switch(client, catalogue.nice)
+    invitations = await client.get("/peer-invitations")
+    assert "Lviv" in invitations.text and "Waiting for an answer" in invitations.text
+    assert f'href="/requests/{request_id}"' not in (await client.get("/requests")).text
+    tokens_page = await client.get("/settings/tokens")
+    assert tokens_page.status_code == 200 and "No tokens yet." in tokens_page.text
