@@ -16,13 +16,14 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from exchange import db
-from exchange.services import outbox
+from exchange.services import brokering, outbox
 from exchange.services.permissions import NotFound, PermissionDenied
 from exchange.settings import Settings, load_settings
-from exchange.web import accounts, admin, errors, pages
+from exchange.web import accounts, admin, api, cities, errors, library, matching, pages, tokens
 from exchange.web.auth import SessionMiddleware
 from exchange.web.csrf import CSRFMiddleware
 from exchange.web.headers import SecurityHeadersMiddleware
+from exchange.web.notices import NoticeCountMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -49,12 +50,19 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             if settings.run_mail_sender
             else None
         )
+        expiry = (
+            asyncio.create_task(brokering.run_expiry(settings, stop))
+            if settings.run_mail_sender
+            else None
+        )
         try:
             yield
         finally:
             stop.set()
             if sender is not None:
                 await sender
+            if expiry is not None:
+                await expiry
             if manage_db:
                 await db.close_db()
 
@@ -63,12 +71,18 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             *pages.routes,
             *accounts.routes,
             *admin.routes,
+            *cities.routes,
+            *library.routes,
+            *matching.routes,
+            *tokens.routes,
+            *api.routes,
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
             Middleware(CSRFMiddleware, production=settings.is_production),
             Middleware(SessionMiddleware),
+            Middleware(NoticeCountMiddleware),
         ],
         exception_handlers={
             HTTPException: errors.http_exception,

@@ -27,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Tortoise reports every connect and shutdown at INFO, which buries our own messages.
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
     try:
         settings = load_settings()
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
@@ -65,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--city", default="", help="city key (required for officials)")
     create_user.add_argument("--timezone", default="UTC", help="IANA time zone")
     create_user.add_argument(
-        "--password-stdin", action="store_true",
+        "--password-stdin",
+        action="store_true",
         help="read the password from standard input instead of prompting",
     )
     create_user.set_defaults(handler=cmd_create_user)
@@ -74,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
     worker.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
     worker.set_defaults(handler=cmd_worker)
+
+    from exchange import cli_catalogue
+
+    importer, exporter = cli_catalogue.add_parsers(commands)
+    importer.set_defaults(handler=cmd_import)
+    exporter.set_defaults(handler=cmd_export)
+
+    from exchange.cli_match import add_match_parser
+
+    add_match_parser(commands).set_defaults(handler=cmd_match)
     return parser
 
 
@@ -134,8 +147,13 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(_check_ready(settings))
     print(f"Serving Exchange on http://{args.host}:{args.port} (Ctrl+C to stop)")
     uvicorn.run(
-        "exchange.asgi:app", host=args.host, port=args.port, workers=args.workers,
-        proxy_headers=settings.is_production, timeout_graceful_shutdown=10, log_level="info",
+        "exchange.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=settings.is_production,
+        timeout_graceful_shutdown=10,
+        log_level="info",
     )
     return 0
 
@@ -173,7 +191,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return serve(args, settings)
 
 
-async def _with_db(settings: Settings, func: Callable[[Settings], Awaitable[list[str]]]) -> list[str]:
+async def _with_db(
+    settings: Settings, func: Callable[[Settings], Awaitable[list[str]]]
+) -> list[str]:
     await connect(settings)
     try:
         return await func(settings)
@@ -200,8 +220,12 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
     async def create(settings: Settings) -> list[str]:
         try:
             user = await accounts.create_user(
-                email=args.email, name=args.name, role=args.role, password=password,
-                city_key=args.city, timezone=args.timezone,
+                email=args.email,
+                name=args.name,
+                role=args.role,
+                password=password,
+                city_key=args.city,
+                timezone=args.timezone,
             )
         except ValidationError as exc:
             problems = "; ".join(f"{name}: {message}" for name, message in exc.fields.items())
@@ -213,22 +237,132 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from exchange.services import outbox
+    from exchange.services import brokering, outbox
 
     async def work(settings: Settings) -> list[str]:
         if args.once:
+            expired = await brokering.expire_invitations(settings)
             sent = await outbox.send_due(settings, outbox.sender_id())
-            return [f"Sent {sent} message(s)."]
+            return [f"Expired {expired} peer invitation(s).", f"Sent {sent} message(s)."]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        print("Delivering mail (Ctrl+C to stop)")
-        await outbox.run_sender(settings, stop, poll_seconds=args.interval)
+        print("Delivering mail and expiring peer invitations (Ctrl+C to stop)")
+        await asyncio.gather(
+            outbox.run_sender(settings, stop, poll_seconds=args.interval),
+            brokering.run_expiry(settings, stop),
+        )
         return ["Stopped."]
 
     print("\n".join(asyncio.run(_with_db(settings, work))))
     return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Check the whole file, print every problem, and import only a file without any."""
+    from exchange import cli_catalogue
+    from exchange.services import catalogue
+    from exchange.services.json_stream import stream_size
+
+    try:
+        path = cli_catalogue.readable_file(args.file)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    asyncio.run(_check_ready(settings))
+
+    async def run(settings: Settings) -> list[str]:
+        with path.open("rb") as source, cli_catalogue.progress_bar(stream_size(source)) as bar:
+            try:
+                report = await catalogue.import_catalogue(source, bar)
+            except catalogue.CatalogueError as exc:
+                cli_catalogue.print_problems(exc.problems)
+                raise CommandError(
+                    f"{args.file} has {len(exc.problems)} problem(s); nothing was imported"
+                ) from None
+        return [report.summary()]
+
+    print("\n".join(asyncio.run(_with_db(settings, run))))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the catalogue to FILE (replaced only once complete) or to stdout."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from exchange.services import catalogue
+
+    asyncio.run(_check_ready(settings))
+
+    async def run(settings: Settings) -> list[str]:
+        if not args.file:
+            await catalogue.export_catalogue(sys.stdout)
+            return []
+        target = Path(args.file)
+        handle, partial = tempfile.mkstemp(dir=target.parent or None, suffix=".part")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                cities, practices = await catalogue.export_catalogue(out)
+            os.replace(partial, target)
+        except BaseException:
+            os.unlink(partial)
+            raise
+        return [f"Exported {cities} cities and {practices} practices to {args.file}."]
+
+    try:
+        lines = asyncio.run(_with_db(settings, run))
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.file}: {exc.strerror}") from None
+    if lines:
+        print("\n".join(lines))
+    return 0
+
+
+def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    """Rank peers for one request, or for every line of a JSON Lines batch."""
+    import json
+
+    from exchange import cli_match
+    from exchange.domain.matching import MatchError
+    from exchange.services import matching
+
+    if args.batch is None:
+        try:
+            query = cli_match.check_single_args(args)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    elif args.batch != "-":
+        try:
+            open(args.batch, encoding="utf-8").close()
+        except OSError as exc:
+            raise CommandError(f"cannot read {args.batch}: {exc.strerror}") from None
+
+    async def run(settings: Settings) -> int:
+        await connect(settings)
+        try:
+            index = await matching.build_index()
+            if args.batch is not None:
+                failed = cli_match.run_batch(
+                    index, cli_match.read_lines(args.batch), sys.stdout, sys.stderr
+                )
+                return 1 if failed else 0
+            try:
+                candidates = index.rank(query)
+            except MatchError as exc:
+                raise CommandError(str(exc)) from None
+            if args.json:
+                results = [cli_match.result_json(c) for c in candidates]
+                print(json.dumps({"results": results}, ensure_ascii=False, indent=2))
+            else:
+                names = {c.key: c.name for c in index.cities}
+                print(cli_match.render_table(candidates, names))
+            return 0
+        finally:
+            await db.close_db()
+
+    return asyncio.run(run(settings))
 
 
 def entry() -> NoReturn:

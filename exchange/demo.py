@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from exchange.models.accounts import Role, User
-from exchange.models.cities import City, CityLanguage, Region
+from exchange.models.cities import City
+from exchange.services.catalogue import import_catalogue
+from exchange.services.cities import load_shipped_taxonomy
 from exchange.services.secrets import hash_password
 from exchange.settings import Settings
 
@@ -15,25 +19,26 @@ DEMO_USERS = (
     ("official@example.org", "Olivia Official", Role.OFFICIAL),
 )
 DEMO_OFFICIAL_CITY = "manchester-gb"
+DEMO_CATALOGUE = Path(__file__).resolve().parent / "data" / "demo_catalogue.json"
 
 
 async def load_demo(settings: Settings) -> list[str]:
     """Load the demo data (idempotent) and return the lines to print."""
-    city = await City.get_or_none(key=DEMO_OFFICIAL_CITY)
-    if city is None:
-        city = await City.create(
-            key=DEMO_OFFICIAL_CITY, name="Manchester", country="GB", region=Region.EUROPE,
-            population=568000, timezone="Europe/London", mentoring_capacity=3,
-        )
-        await CityLanguage.create(city=city, code="en")
-    lines = ["Demo sign-in details (development only):"]
+    await load_shipped_taxonomy()
+    with DEMO_CATALOGUE.open("rb") as source:
+        report = await import_catalogue(source)
+    city = await City.get(key=DEMO_OFFICIAL_CITY)
+    lines = [f"Demo catalogue: {report.summary()}", "Demo sign-in details (development only):"]
     for email, name, role in DEMO_USERS:
         user = await User.get_or_none(email=email)
         if user is None:
             await User.create(
-                email=email, name=name, role=role,
+                email=email,
+                name=name,
+                role=role,
                 city=city if role == Role.OFFICIAL else None,
-                timezone="Europe/London", password_hash=hash_password(DEMO_PASSWORD),
+                timezone="Europe/London",
+                password_hash=hash_password(DEMO_PASSWORD),
             )
         lines.append(f"  {role.value:<9} {email}  password: {DEMO_PASSWORD}")
     lines.append(f"Open {settings.base_url}/login")

@@ -36,6 +36,8 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     var_dir: Path = Path("var")
+    # A peer invitation not answered within this many days expires.
+    invitation_expiry_days: int = 14
 
     @property
     def is_production(self) -> bool:
@@ -51,7 +53,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     app_env = env.get("EXCHANGE_ENV", "development").strip().lower()
     if app_env not in ENVIRONMENTS:
-        raise SettingsError(f"EXCHANGE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}")
+        raise SettingsError(
+            f"EXCHANGE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}"
+        )
     var_dir = Path(env.get("EXCHANGE_VAR_DIR", "var"))
     database_url = env.get("EXCHANGE_DATABASE_URL", DEFAULT_DATABASE_URL).strip()
     check_database_url(database_url)
@@ -81,6 +85,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_dir=var_dir / "mail",
         session_idle_minutes=_int(env, "EXCHANGE_SESSION_IDLE_MINUTES", 30),
         var_dir=var_dir,
+        invitation_expiry_days=_positive(env, "EXCHANGE_INVITATION_EXPIRY_DAYS", 14),
     )
 
 
@@ -114,6 +119,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
     if value < 0:
         raise SettingsError(f"{name} must not be negative")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1")
     return value
 
 

@@ -33,7 +33,9 @@ def environment() -> Environment:
     return env
 
 
-def format_local_datetime(value: datetime | None, timezone: str = "UTC", fmt: str = "medium") -> str:
+def format_local_datetime(
+    value: datetime | None, timezone: str = "UTC", fmt: str = "medium"
+) -> str:
     """A UTC datetime shown in the reader's zone and locale."""
     if value is None:
         return ""

@@ -14,6 +14,7 @@ import pytest
 from exchange import db
 from exchange.app import create_app
 from exchange.settings import Settings
+
 from support import SMTPServer
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -59,9 +60,11 @@ async def empty_tables() -> None:
         if names:
             await conn.execute_script(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     else:
+        # Only ordinary tables: emptying a full-text index's shadow tables would corrupt it
+        # (triggers on the indexed tables keep it in step instead).
         rows = await conn.execute_query_dict(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name NOT LIKE 'tortoise_migrations%'"
+            "SELECT name FROM pragma_table_list WHERE type = 'table' AND schema = 'main' "
+            "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'tortoise_migrations%'"
         )
         await conn.execute_script("PRAGMA foreign_keys = OFF")
         for row in rows:

@@ -112,19 +112,25 @@ async def make_user(
     email: str, role: Role = Role.OFFICIAL, city: Any = None, name: str = "", **extra: Any
 ) -> User:
     return await User.create(
-        email=email, name=name or email.split("@")[0].title(), role=role, city=city,
-        password_hash=hash_password(PASSWORD), **extra,
+        email=email,
+        name=name or email.split("@")[0].title(),
+        role=role,
+        city=city,
+        password_hash=hash_password(PASSWORD),
+        **extra,
     )
 
 
-async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+async def sign_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> httpx.Response:
     response = await post_form(client, "/login", {"email": email, "password": password})
     assert response.status_code == 303, response.text
     return response
 
 
-async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(predicate: Any, seconds: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("timed out waiting")

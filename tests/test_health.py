@@ -1,11 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import replace
-
 import httpx
-
-from exchange.app import create_app
-from exchange.settings import Settings
 
 
 async def test_healthz_answers_ok_after_a_database_round_trip(client: httpx.AsyncClient) -> None:

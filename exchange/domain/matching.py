@@ -18,12 +18,13 @@ city must be part of the index: its languages, region and size are the context.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -795,6 +796,27 @@ class MatchIndex:
             elif inferred >> position & 1:
                 row[position] = max(row[position], self.weights.inferred_practice_challenge)
 
+    def with_availability(
+        self, free_capacity: Mapping[str, int], history: Mapping[str, PeerHistory]
+    ) -> MatchIndex:
+        """A copy sharing the text index, with current free capacity and peer history.
+
+        Capacity and history change far more often than the catalogue; this takes
+        milliseconds where a rebuild takes seconds. A city missing from `free_capacity`
+        has none free; one missing from `history` has no history.
+        """
+        cities: list[CityProfile] = []
+        for city in self.cities:
+            free = free_capacity.get(city.key, 0)
+            past = history.get(city.key, PeerHistory())
+            if free != city.free_capacity or past != city.history:
+                city = replace(city, free_capacity=free, history=past)
+            cities.append(city)
+        clone = copy.copy(self)
+        clone.cities = cities
+        clone._context = self._context.with_availability(cities)
+        return clone
+
     # ------------------------------------------------------------------- ranking
 
     def rank(self, query: MatchQuery) -> list[Candidate]:
@@ -1080,6 +1102,13 @@ class _ContextArrays:
             reputation=np.array([reputation(c.history, weights) for c in cities]),
             weights=weights,
         )
+
+    def with_availability(self, cities: Sequence[CityProfile]) -> _ContextArrays:
+        """A copy with the capacity and reputation columns read again from `cities`."""
+        clone = copy.copy(self)
+        clone.capacity = np.array([max(c.free_capacity, 0) for c in cities], dtype=np.int64)
+        clone.reputation = np.array([reputation(c.history, self.weights) for c in cities])
+        return clone
 
     def signals(self, query: MatchQuery, requester: int) -> dict[str, FloatArray]:
         """Each context signal for every city; region only when the request names some."""

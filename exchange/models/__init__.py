@@ -5,6 +5,7 @@ MODEL_MODULES = (
     "exchange.models.accounts",
     "exchange.models.audit",
     "exchange.models.mail",
+    "exchange.models.matching",
 )
 
 # A model's docstring becomes its table comment, and tortoise's SQLite migrations split

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -16,13 +18,15 @@ class AuditEvent(Model):
         "exchange.User", related_name="audit_events", null=True, on_delete=fields.SET_NULL
     )
     subject: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
-        "exchange.User", related_name="audit_subject_events", null=True,
+        "exchange.User",
+        related_name="audit_subject_events",
+        null=True,
         on_delete=fields.SET_NULL,
     )
     # The address typed at a failed sign-in, which may belong to no account.
     email = fields.CharField(max_length=254, default="")
     ip = fields.CharField(max_length=64, default="")
-    detail = fields.JSONField(default=dict)
+    detail: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "audit_event"

@@ -73,7 +73,7 @@ class Challenge(Model):
     name = fields.CharField(max_length=120)
     description = fields.TextField(default="")
     # Slugs of related terms. Matching counts a practice on a related term as partial fit.
-    related = fields.JSONField(default=list)
+    related: fields.JSONField[list[str]] = fields.JSONField(default=list)
     position = fields.IntField(default=0)
 
     class Meta:
@@ -95,7 +95,7 @@ class Practice(Model):
     summary = fields.TextField(default="")
     since = fields.IntField(null=True)
     outcomes = fields.TextField(default="")
-    links = fields.JSONField(default=list)
+    links: fields.JSONField[list[str]] = fields.JSONField(default=list)
     status = fields.CharEnumField(PracticeStatus, max_length=16, default=PracticeStatus.PUBLISHED)
     last_reviewed = fields.DateField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -68,7 +68,11 @@ def check_password_rules(checker: Checker, name: str, password: str, confirm: st
 
 
 async def check_sign_in(
-    settings: Settings, email: str, password: str, ip: str = "", user_agent: str = "",
+    settings: Settings,
+    email: str,
+    password: str,
+    ip: str = "",
+    user_agent: str = "",
     now: datetime | None = None,
 ) -> SignedIn:
     """Verify the credentials and start a session, unless throttled.
@@ -127,7 +131,13 @@ async def sign_out(user: User | None, session_id: str, ip: str = "") -> None:
 
 
 async def check_invite(
-    settings: Settings, inviter: User, *, email: str, name: str, role: str, city_key: str,
+    settings: Settings,
+    inviter: User,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    city_key: str,
     ip: str = "",
 ) -> Invitation:
     """Invite a person by email; for officials, to a given city."""
@@ -151,21 +161,34 @@ async def check_invite(
     now = datetime.now(UTC)
     async with in_transaction():
         invitation = await Invitation.create(
-            token_hash=hashed, email=email, name=name, role=role_value, city=city,
-            invited_by=inviter, created_at=now, expires_at=now + INVITATION_LIFETIME,
+            token_hash=hashed,
+            email=email,
+            name=name,
+            role=role_value,
+            city=city,
+            invited_by=inviter,
+            created_at=now,
+            expires_at=now + INVITATION_LIFETIME,
         )
         await outbox.queue_email(
-            settings, to=email, locale=inviter.locale,
+            settings,
+            to=email,
+            locale=inviter.locale,
             subject=gettext_noop("You are invited to Exchange"),
             template="invitation",
             context={
-                "name": name, "inviter": inviter.name, "city": city.name if city else "",
+                "name": name,
+                "inviter": inviter.name,
+                "city": city.name if city else "",
                 "link": f"{settings.base_url}/invitations/{raw}",
                 "expires_days": INVITATION_LIFETIME.days,
             },
         )
         await audit.record(
-            Event.INVITATION_SENT, actor=inviter, email=email, ip=ip,
+            Event.INVITATION_SENT,
+            actor=inviter,
+            email=email,
+            ip=ip,
             detail={"role": role_value.value, "city": city.key if city else None},
         )
     outbox.wake_sender()
@@ -203,7 +226,11 @@ async def open_invitation(raw_token: str, now: datetime | None = None) -> Invita
 
 
 async def check_accept_invitation(
-    raw_token: str, password: str, confirm: str, timezone: str, ip: str = "",
+    raw_token: str,
+    password: str,
+    confirm: str,
+    timezone: str,
+    ip: str = "",
     user_agent: str = "",
 ) -> SignedIn:
     """Create the invited account with its password and sign it in."""
@@ -224,9 +251,12 @@ async def check_accept_invitation(
         if not claimed:
             raise permissions.NotFound
         user = await User.create(
-            email=invitation.email, name=invitation.name, role=invitation.role,
+            email=invitation.email,
+            name=invitation.name,
+            role=invitation.role,
             city_id=invitation.city_id,  # type: ignore[attr-defined]
-            timezone=timezone, password_hash=hash_password(password),
+            timezone=timezone,
+            password_hash=hash_password(password),
         )
         await audit.record(Event.INVITATION_ACCEPTED, actor=user, subject=user, ip=ip)
         session_id = await sessions.start_session(user, ip, user_agent)
@@ -250,11 +280,14 @@ async def request_password_reset(settings: Settings, email: str, ip: str = "") -
             token_hash=hashed, user=user, created_at=now, expires_at=now + RESET_LIFETIME
         )
         await outbox.queue_email(
-            settings, to=user.email, locale=user.locale,
+            settings,
+            to=user.email,
+            locale=user.locale,
             subject=gettext_noop("Reset your Exchange password"),
             template="password_reset",
             context={
-                "name": user.name, "link": f"{settings.base_url}/password/reset/{raw}",
+                "name": user.name,
+                "link": f"{settings.base_url}/password/reset/{raw}",
                 "expires_minutes": int(RESET_LIFETIME.total_seconds() // 60),
             },
         )
@@ -263,9 +296,7 @@ async def request_password_reset(settings: Settings, email: str, ip: str = "") -
 
 async def open_password_reset(raw_token: str, now: datetime | None = None) -> PasswordReset:
     now = now or datetime.now(UTC)
-    reset = await PasswordReset.get_or_none(token_hash=hash_token(raw_token)).select_related(
-        "user"
-    )
+    reset = await PasswordReset.get_or_none(token_hash=hash_token(raw_token)).select_related("user")
     if reset is None or reset.used_at is not None or reset.expires_at <= now:
         raise permissions.NotFound
     if not reset.user.is_active:
@@ -384,7 +415,12 @@ async def check_admin_update_user(
 
 
 async def create_user(
-    *, email: str, name: str, role: str, password: str, city_key: str = "",
+    *,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    city_key: str = "",
     timezone: str = "UTC",
 ) -> User:
     """Create an account directly (the command line's way to make the first admin)."""
@@ -405,7 +441,11 @@ async def create_user(
     assert role_value is not None
     async with in_transaction():
         user = await User.create(
-            email=email, name=name.strip(), role=role_value, city=city, timezone=timezone,
+            email=email,
+            name=name.strip(),
+            role=role_value,
+            city=city,
+            timezone=timezone,
             password_hash=hash_password(password),
         )
         await audit.record(Event.USER_CREATED, subject=user, detail={"role": role_value.value})

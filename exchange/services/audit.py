@@ -22,9 +22,9 @@ class Event(StrEnum):
     SIGN_OUT = "sign_out"
     INVITATION_SENT = "invitation_sent"
     INVITATION_ACCEPTED = "invitation_accepted"
-    PASSWORD_RESET_REQUESTED = "password_reset_requested"
-    PASSWORD_RESET = "password_reset"
-    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"  # noqa: S105
+    PASSWORD_RESET = "password_reset"  # noqa: S105
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105
     ROLE_CHANGED = "role_changed"
     CITY_CHANGED = "city_changed"
     DEACTIVATED = "deactivated"
@@ -44,8 +44,13 @@ async def record(
 ) -> AuditEvent:
     """Add one event. Callers pass facts only: never a password or a token."""
     return await AuditEvent.create(
-        created_at=datetime.now(UTC), event=event.value, actor=actor, subject=subject,
-        email=email, ip=ip, detail=detail or {},
+        created_at=datetime.now(UTC),
+        event=event.value,
+        actor=actor,
+        subject=subject,
+        email=email,
+        ip=ip,
+        detail=detail or {},
     )
 
 

@@ -62,9 +62,14 @@ async def queue_email(
         body_html = render_template(f"mail/{template}.html", page)
     now = datetime.now(UTC)
     return await OutboxMessage.create(
-        created_at=now, to_address=to, subject=subject_text, body_text=body_text,
-        body_html=body_html, message_id=make_msgid(uuid.uuid4().hex, _mail_domain(settings)),
-        status=MailStatus.PENDING, next_attempt_at=now,
+        created_at=now,
+        to_address=to,
+        subject=subject_text,
+        body_text=body_text,
+        body_html=body_html,
+        message_id=make_msgid(uuid.uuid4().hex, _mail_domain(settings)),
+        status=MailStatus.PENDING,
+        next_attempt_at=now,
     )
 
 
@@ -93,9 +98,12 @@ async def claim(worker: str, now: datetime, limit: int = 20) -> list[OutboxMessa
         )
         ids = [row["id"] for row in rows]
     else:
-        candidates = await OutboxMessage.filter(
-            status=MailStatus.PENDING, next_attempt_at__lte=now
-        ).order_by("id").limit(limit).values_list("id", flat=True)
+        candidates = (
+            await OutboxMessage.filter(status=MailStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("id")
+            .limit(limit)
+            .values_list("id", flat=True)
+        )
         ids = []
         for message_id in candidates:
             won = await OutboxMessage.filter(id=message_id, status=MailStatus.PENDING).update(
@@ -160,7 +168,7 @@ def write_eml(directory: Path, message: OutboxMessage, email: EmailMessage) -> P
 
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, ... up to 2 hours between tries."""
-    delay = BACKOFF_BASE * (2 ** max(0, attempts - 1))
+    delay: timedelta = BACKOFF_BASE * (2 ** max(0, attempts - 1))
     return min(delay, BACKOFF_MAX)
 
 
@@ -188,8 +196,13 @@ async def _send_one(settings: Settings, message: OutboxMessage, now: datetime) -
             next_attempt_at=now + backoff(attempts),
             claimed_at=None,
         )
-        log.warning("Mail %s to %s not sent (attempt %s): %s", message.id,
-                    message.to_address, attempts, exc.message)
+        log.warning(
+            "Mail %s to %s not sent (attempt %s): %s",
+            message.id,
+            message.to_address,
+            attempts,
+            exc.message,
+        )
         return 0
     await OutboxMessage.filter(id=message.id).update(
         status=MailStatus.SENT, attempts=attempts, sent_at=datetime.now(UTC), last_error=""

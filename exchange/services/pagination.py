@@ -40,7 +40,9 @@ def page_number(raw: str | None) -> int:
     return max(1, min(number, 100_000))
 
 
-async def paginate(queryset: QuerySet[Any], number: int, per_page: int = DEFAULT_PER_PAGE) -> Page[Any]:
+async def paginate(
+    queryset: QuerySet[Any], number: int, per_page: int = DEFAULT_PER_PAGE
+) -> Page[Any]:
     """One page of `queryset`, which must already be ordered (ties broken by id)."""
     total = await queryset.count()
     items = await queryset.offset((number - 1) * per_page).limit(per_page)

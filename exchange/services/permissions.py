@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from exchange.models.accounts import Role, User
 from exchange.models.cities import City
+from exchange.models.matching import Exchange, MatchRequest, PeerInvitation
 
 
 class PermissionDenied(Exception):
@@ -59,6 +60,77 @@ def belongs_to_city(user: User | None, city: City) -> bool:
 
 def can_edit_city(user: User | None, city: City) -> bool:
     return is_staff(user) or belongs_to_city(user, city)
+
+
+# --- city library: cities and published practices are public; officials edit their own
+# city and its practices, staff edit all; drafts are seen only by those who may edit them.
+
+
+def can_edit_practices_of(user: User | None, city: City) -> bool:
+    return can_edit_city(user, city)
+
+
+def can_see_practice(user: User | None, city: City, published: bool) -> bool:
+    return published or can_edit_practices_of(user, city)
+
+
+def can_edit_taxonomy(user: User | None) -> bool:
+    return is_staff(user)
+
+
+def can_import_catalogue(user: User | None) -> bool:
+    return is_staff(user)
+
+
+# --- peer matching: requests are private to their city and staff; invitations are
+# also visible to the invited city, exchanges to both of their cities.
+
+
+def in_city(user: User | None, city_id: int | None) -> bool:
+    if not is_signed_in(user) or user is None or city_id is None:
+        return False
+    return bool(user.city_id == city_id)  # type: ignore[attr-defined]
+
+
+def can_request_match_for(user: User | None, city: City) -> bool:
+    """Officials file for their own city, staff for any."""
+    return is_staff(user) or belongs_to_city(user, city)
+
+
+def can_view_match_request(user: User | None, request: MatchRequest) -> bool:
+    return is_staff(user) or in_city(user, request.city_id)  # type: ignore[attr-defined]
+
+
+def can_manage_match_request(user: User | None, request: MatchRequest) -> bool:
+    """Choosing whom to invite, withdrawing, closing: the requesting city or staff."""
+    return can_view_match_request(user, request)
+
+
+def can_answer_peer_invitation(user: User | None, invitation: PeerInvitation) -> bool:
+    """Only the invited city's officials (or staff) accept or decline."""
+    return is_staff(user) or in_city(user, invitation.city_id)  # type: ignore[attr-defined]
+
+
+def can_view_exchange(user: User | None, exchange: Exchange) -> bool:
+    return (
+        is_staff(user)
+        or in_city(user, exchange.mentor_id)  # type: ignore[attr-defined]
+        or in_city(user, exchange.mentee_id)  # type: ignore[attr-defined]
+    )
+
+
+def can_conclude_exchange(user: User | None, exchange: Exchange) -> bool:
+    """Either side (or staff) concludes and gives feedback."""
+    return can_view_exchange(user, exchange)
+
+
+def can_broker(user: User | None) -> bool:
+    """The brokering dashboard of every open request."""
+    return is_staff(user)
+
+
+def can_use_api(user: User | None) -> bool:
+    return is_signed_in(user)
 
 
 def require(allowed: bool) -> None:

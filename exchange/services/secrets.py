@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 
@@ -48,10 +49,8 @@ def burn_verification_time(password: str) -> None:
 
 
 def _burn(password: str) -> None:
-    try:
+    with contextlib.suppress(VerificationError):
         _hasher.verify(_DUMMY_HASH, password)
-    except VerificationError:
-        pass
 
 
 def needs_rehash(password_hash: str) -> bool:

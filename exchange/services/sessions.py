@@ -21,13 +21,19 @@ async def start_session(user: User, ip: str = "", user_agent: str = "") -> str:
     raw, hashed = new_token()
     now = datetime.now(UTC)
     await UserSession.create(
-        id_hash=hashed, user=user, created_at=now, last_seen_at=now, ip=ip[:64],
+        id_hash=hashed,
+        user=user,
+        created_at=now,
+        last_seen_at=now,
+        ip=ip[:64],
         user_agent=user_agent[:255],
     )
     return raw
 
 
-async def user_for_session(settings: Settings, raw_id: str, now: datetime | None = None) -> User | None:
+async def user_for_session(
+    settings: Settings, raw_id: str, now: datetime | None = None
+) -> User | None:
     """The active user behind a session cookie, or None when it is unknown or has expired."""
     if not raw_id:
         return None
@@ -37,9 +43,7 @@ async def user_for_session(settings: Settings, raw_id: str, now: datetime | None
         return None
     idle_limit = timedelta(minutes=settings.session_idle_minutes)
     absolute_limit = timedelta(hours=settings.session_absolute_hours)
-    expired = (
-        now - session.last_seen_at > idle_limit or now - session.created_at > absolute_limit
-    )
+    expired = now - session.last_seen_at > idle_limit or now - session.created_at > absolute_limit
     if expired or not session.user.is_active:
         await session.delete()
         return None

@@ -44,21 +44,32 @@ async def login(request: Request) -> Response:
     next_url = safe_next(text(form, "next"))
     try:
         signed = await accounts.check_sign_in(
-            request.app.state.settings, text(form, "email", 254), text(form, "password", 1024),
-            client_ip(request), request.headers.get("user-agent", ""),
+            request.app.state.settings,
+            text(form, "email", 254),
+            text(form, "password", 1024),
+            client_ip(request),
+            request.headers.get("user-agent", ""),
         )
     except accounts.SignInThrottled:
         return render(
-            request, "accounts/login.html",
-            {"next": next_url, "values": values(form, "email"),
-             "form_error": _("Too many failed attempts. Please wait 15 minutes and try again.")},
+            request,
+            "accounts/login.html",
+            {
+                "next": next_url,
+                "values": values(form, "email"),
+                "form_error": _("Too many failed attempts. Please wait 15 minutes and try again."),
+            },
             status_code=429,
         )
     except accounts.SignInFailed:
         return render(
-            request, "accounts/login.html",
-            {"next": next_url, "values": values(form, "email"),
-             "form_error": _("That email and password do not match an account.")},
+            request,
+            "accounts/login.html",
+            {
+                "next": next_url,
+                "values": values(form, "email"),
+                "form_error": _("That email and password do not match an account."),
+            },
             status_code=400,
         )
     return _signed_in_response(request, next_url, signed.session_id)
@@ -91,12 +102,16 @@ async def password_reset_confirm(request: Request) -> Response:
     form = await read_form(request)
     try:
         await accounts.check_reset_password(
-            token, text(form, "password", 2048), text(form, "password_confirm", 2048),
+            token,
+            text(form, "password", 2048),
+            text(form, "password_confirm", 2048),
             client_ip(request),
         )
     except ValidationError as exc:
         return render(
-            request, "accounts/reset_confirm.html", {"token": token, "errors": exc.fields},
+            request,
+            "accounts/reset_confirm.html",
+            {"token": token, "errors": exc.fields},
             status_code=400,
         )
     response = redirect("/login")
@@ -107,7 +122,7 @@ async def password_reset_confirm(request: Request) -> Response:
 @staff_only
 async def invitation_new(request: Request) -> Response:
     user = require_user(request)
-    context = {
+    context: dict[str, object] = {
         "role_options": [(role.value, role_label(role)) for role in _invitable_roles(user)],
         "city_options": await city_options(),
     }
@@ -116,16 +131,24 @@ async def invitation_new(request: Request) -> Response:
     form = await read_form(request)
     try:
         invitation = await accounts.check_invite(
-            request.app.state.settings, user, email=text(form, "email", 254),
-            name=text(form, "name", 200), role=text(form, "role", 16),
-            city_key=text(form, "city", 80), ip=client_ip(request),
+            request.app.state.settings,
+            user,
+            email=text(form, "email", 254),
+            name=text(form, "name", 200),
+            role=text(form, "role", 16),
+            city_key=text(form, "city", 80),
+            ip=client_ip(request),
         )
     except ValidationError as exc:
         context.update(errors=exc.fields, values=values(form, "email", "name", "role", "city"))
         return render(request, "accounts/invite.html", context, status_code=400)
     response = redirect("/invitations/new")
-    flash(request, response, _("Invitation sent to %(email)s.") % {"email": invitation.email},
-          "success")
+    flash(
+        request,
+        response,
+        _("Invitation sent to %(email)s.") % {"email": invitation.email},
+        "success",
+    )
     return response
 
 
@@ -136,28 +159,40 @@ def _invitable_roles(user: User) -> list[Role]:
 async def invitation_accept(request: Request) -> Response:
     token = request.path_params["token"]
     invitation = await accounts.open_invitation(token)
-    context = {"invitation": invitation, "token": token, "timezones": timezone_options()}
+    context: dict[str, object] = {
+        "invitation": invitation,
+        "token": token,
+        "timezones": timezone_options(),
+    }
     if request.method == "GET":
         return render(request, "accounts/accept.html", context)
     form = await read_form(request)
     try:
         signed = await accounts.check_accept_invitation(
-            token, text(form, "password", 2048), text(form, "password_confirm", 2048),
-            text(form, "timezone", 64), client_ip(request), request.headers.get("user-agent", ""),
+            token,
+            text(form, "password", 2048),
+            text(form, "password_confirm", 2048),
+            text(form, "timezone", 64),
+            client_ip(request),
+            request.headers.get("user-agent", ""),
         )
     except ValidationError as exc:
         context.update(errors=exc.fields, values=values(form, "timezone"))
         return render(request, "accounts/accept.html", context, status_code=400)
     response = _signed_in_response(request, "/", signed.session_id)
-    flash(request, response, _("Welcome to Exchange, %(name)s.") % {"name": signed.user.name},
-          "success")
+    flash(
+        request,
+        response,
+        _("Welcome to Exchange, %(name)s.") % {"name": signed.user.name},
+        "success",
+    )
     return response
 
 
 @signed_in
 async def settings_page(request: Request) -> Response:
     user = require_user(request)
-    context = {
+    context: dict[str, object] = {
         "timezones": timezone_options(),
         "locales": [(code, i18n.locale_display_name(code)) for code in i18n.SUPPORTED_LOCALES],
         "values": {"name": user.name, "timezone": user.timezone, "locale": user.locale},
@@ -168,20 +203,29 @@ async def settings_page(request: Request) -> Response:
     if text(form, "action") == "password":
         try:
             session_id = await accounts.check_change_password(
-                user, text(form, "current_password", 2048), text(form, "password", 2048),
-                text(form, "password_confirm", 2048), client_ip(request),
+                user,
+                text(form, "current_password", 2048),
+                text(form, "password", 2048),
+                text(form, "password_confirm", 2048),
+                client_ip(request),
                 request.headers.get("user-agent", ""),
             )
         except ValidationError as exc:
             context.update(password_errors=exc.fields)
             return render(request, "accounts/settings.html", context, status_code=400)
         response = _signed_in_response(request, "/settings", session_id)
-        flash(request, response, _("Your password is changed. Other browsers are signed out."),
-              "success")
+        flash(
+            request,
+            response,
+            _("Your password is changed. Other browsers are signed out."),
+            "success",
+        )
         return response
     try:
         await accounts.check_update_profile(
-            user, name=text(form, "name", 200), timezone=text(form, "timezone", 64),
+            user,
+            name=text(form, "name", 200),
+            timezone=text(form, "timezone", 64),
             locale=text(form, "locale", 16),
         )
     except ValidationError as exc:
@@ -196,12 +240,18 @@ async def settings_page(request: Request) -> Response:
 routes = [
     Route("/login", login, methods=["GET", "POST"], name="login"),
     Route("/logout", logout, methods=["POST"], name="logout"),
-    Route("/password/reset", password_reset_request, methods=["GET", "POST"],
-          name="password_reset"),
-    Route("/password/reset/{token}", password_reset_confirm, methods=["GET", "POST"],
-          name="password_reset_confirm"),
+    Route(
+        "/password/reset", password_reset_request, methods=["GET", "POST"], name="password_reset"
+    ),
+    Route(
+        "/password/reset/{token}",
+        password_reset_confirm,
+        methods=["GET", "POST"],
+        name="password_reset_confirm",
+    ),
     Route("/invitations/new", invitation_new, methods=["GET", "POST"], name="invitation_new"),
-    Route("/invitations/{token}", invitation_accept, methods=["GET", "POST"],
-          name="invitation_accept"),
+    Route(
+        "/invitations/{token}", invitation_accept, methods=["GET", "POST"], name="invitation_accept"
+    ),
     Route("/settings", settings_page, methods=["GET", "POST"], name="settings"),
 ]

@@ -38,14 +38,22 @@ async def user_edit(request: Request) -> Response:
     admin = require_user(request)
     user_id = _int_param(request.path_params["user_id"]) or 0
     user = await accounts.user_for_admin(admin, user_id)
-    context = {"subject": user, "role_options": role_options(), "city_options": await city_options()}
+    context: dict[str, object] = {
+        "subject": user,
+        "role_options": role_options(),
+        "city_options": await city_options(),
+    }
     if request.method == "GET":
         return render(request, "admin/user_edit.html", context)
     form = await read_form(request)
     try:
         await accounts.check_admin_update_user(
-            admin, user.id, role=text(form, "role", 16), city_key=text(form, "city", 80),
-            is_active=checkbox(form, "is_active"), ip=client_ip(request),
+            admin,
+            user.id,
+            role=text(form, "role", 16),
+            city_key=text(form, "city", 80),
+            is_active=checkbox(form, "is_active"),
+            ip=client_ip(request),
         )
     except ValidationError as exc:
         context["errors"] = exc.fields
@@ -63,7 +71,8 @@ async def audit_log(request: Request) -> Response:
         require_user(request), page_number(request.query_params.get("page")), user_id, event
     )
     return render(
-        request, "admin/audit.html",
+        request,
+        "admin/audit.html",
         {"page": page, "events": list(audit.Event), "event": event, "user_filter": user_id},
     )
 
@@ -93,6 +102,7 @@ routes = [
     Route("/admin/users/{user_id}", user_edit, methods=["GET", "POST"], name="admin_user"),
     Route("/admin/audit", audit_log, name="admin_audit"),
     Route("/admin/mail", mail, name="admin_mail"),
-    Route("/admin/mail/{message_id}/resend", mail_resend, methods=["POST"],
-          name="admin_mail_resend"),
+    Route(
+        "/admin/mail/{message_id}/resend", mail_resend, methods=["POST"], name="admin_mail_resend"
+    ),
 ]

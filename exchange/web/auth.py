@@ -44,8 +44,10 @@ class SessionMiddleware:
         state = scope.setdefault("state", {})
         state["user"] = user
         state["session_id"] = raw if user is not None else ""
-        locale = user.locale if user else i18n.negotiate_locale(
-            request.headers.get("accept-language", "")
+        locale = (
+            user.locale
+            if user
+            else i18n.negotiate_locale(request.headers.get("accept-language", ""))
         )
         with i18n.use_locale(locale):
             await self.app(scope, receive, send)
@@ -70,16 +72,18 @@ def client_ip(request: Request) -> str:
 def set_session_cookie(request: Request, response: Response, session_id: str) -> None:
     settings = request.app.state.settings
     response.set_cookie(
-        session_cookie_name(settings.is_production), session_id,
-        max_age=settings.session_absolute_hours * 3600, httponly=True, samesite="lax",
-        secure=settings.is_production, path="/",
+        session_cookie_name(settings.is_production),
+        session_id,
+        max_age=settings.session_absolute_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+        path="/",
     )
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(
-        session_cookie_name(request.app.state.settings.is_production), path="/"
-    )
+    response.delete_cookie(session_cookie_name(request.app.state.settings.is_production), path="/")
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange.i18n import gettext as _
@@ -54,8 +54,11 @@ class CSRFMiddleware:
             sent = await _submitted_token(request, body)
             if not cookie_token or not sent or not hmac.compare_digest(sent, cookie_token):
                 await _reject(
-                    scope, receive, send, 403,
-                    _("Your form expired or came from another site. Reload the page and try again."),
+                    scope,
+                    receive,
+                    send,
+                    403,
+                    _("This form expired or came from another site. Reload the page and retry."),
                 )
                 return
             receive = _replay(body)
@@ -78,8 +81,12 @@ class CSRFMiddleware:
 def rotate_token(response: Response, production: bool) -> None:
     """Give the browser a fresh token (at sign-in and sign-out)."""
     response.set_cookie(
-        cookie_name(production), secrets.token_urlsafe(32),
-        httponly=True, samesite="lax", secure=production, path="/",
+        cookie_name(production),
+        secrets.token_urlsafe(32),
+        httponly=True,
+        samesite="lax",
+        secure=production,
+        path="/",
     )
 
 
@@ -133,19 +140,15 @@ async def _submitted_token(request: Request, body: bytes) -> str:
                 return value
     elif content_type.startswith("multipart/form-data"):
         form = await Request(request.scope, _replay(body)).form()
-        value = form.get(FIELD_NAME)
+        field = form.get(FIELD_NAME)
         await form.close()
-        return value if isinstance(value, str) else ""
+        return field if isinstance(field, str) else ""
     return ""
 
 
 async def _reject(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
-    response: Response
-    if scope["path"].startswith("/api/") or "json" in Request(scope).headers.get("accept", ""):
-        code = "csrf_failed" if status == 403 else "too_large"
-        response = JSONResponse(
-            {"error": {"code": code, "message": message, "fields": {}}}, status_code=status
-        )
-    else:
-        response = PlainTextResponse(message, status_code=status)
+    from exchange.web.errors import error_response
+
+    code = "csrf_failed" if status == 403 else "too_large"
+    response = error_response(Request(scope, receive), status, message, code)
     await response(scope, receive, send)

@@ -20,9 +20,11 @@ log = logging.getLogger("exchange.web")
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.headers.get(
-        "accept", ""
-    ).startswith("application/json")
+    return (
+        request.url.path.startswith("/api/")
+        or request.headers.get("accept", "").startswith("application/json")
+        or request.headers.get("content-type", "").startswith("application/json")
+    )
 
 
 def default_message(status: int) -> str:

@@ -9,8 +9,11 @@ from exchange.services.validation import timezones
 
 
 def role_label(role: Role) -> str:
-    labels = {Role.OFFICIAL: _("City official"), Role.STAFF: _("Network staff"),
-              Role.ADMIN: _("Administrator")}
+    labels = {
+        Role.OFFICIAL: _("City official"),
+        Role.STAFF: _("Network staff"),
+        Role.ADMIN: _("Administrator"),
+    }
     return labels[role]
 
 

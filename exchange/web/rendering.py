@@ -40,6 +40,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "errors": {},
         "values": {},
         "page_url": page_url,
+        "notice_count": state.get("notice_count", 0),
     }
 
 
@@ -53,10 +54,14 @@ def _serializer(request: Request) -> URLSafeSerializer:
 
 def flash(request: Request, response: Response, message: str, category: str = "info") -> None:
     """Show `message` on the next page this browser loads."""
-    messages = read_flashes(request) + [{"category": category, "message": message}]
+    messages = [*read_flashes(request), {"category": category, "message": message}]
     response.set_cookie(
-        FLASH_COOKIE, _serializer(request).dumps(messages), httponly=True, samesite="lax",
-        secure=request.app.state.settings.is_production, path="/",
+        FLASH_COOKIE,
+        _serializer(request).dumps(messages),
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.is_production,
+        path="/",
     )
 
 
