@@ -1,0 +1,132 @@
+"""User journeys in a real browser (Chromium driven by Playwright) against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+import uvicorn
+
+from exchange.app import create_app
+from exchange.models.accounts import Role
+from exchange.models.cities import City, Region
+from exchange.settings import Settings
+
+from support import PASSWORD, SMTPServer, first_link, free_port, make_user, text_part, wait_for
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if CHROMIUM is None:
+    if os.environ.get("EXCHANGE_REQUIRE_BROWSER"):
+        raise RuntimeError("Chromium is required for the browser journeys but is not installed")
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+
+
+@pytest.fixture
+async def server(clean_db: str, settings: Settings) -> AsyncIterator[str]:
+    """The app on a real port, with its mail sender running."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(replace(settings, base_url=base_url, run_mail_sender=True), manage_db=False)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve())
+    await wait_for(lambda: uv.started, 10)
+    yield base_url
+    uv.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        await chromium.close()
+
+
+async def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> None:
+    await page.goto(f"{base_url}/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_label("Password").press("Enter")
+    await page.wait_for_url(f"{base_url}/")
+
+
+async def test_staff_invites_an_official_who_joins(
+    server: str, browser: Browser, mailbox: SMTPServer
+) -> None:
+    await City.create(key="lviv-ua", name="Lviv", country="UA", region=Region.EUROPE)
+    await make_user("staff@example.org", Role.STAFF, name="Sam Staff")
+    page = await browser.new_page()
+    await sign_in(page, server, "staff@example.org")
+    await page.get_by_role("link", name="Invite").click()
+    await page.get_by_label("Email").fill("maria@example.org")
+    await page.get_by_label("Name").fill("Maria Lviv")
+    await page.get_by_label("Role").select_option("official")
+    await page.get_by_label("City (required for officials)").select_option("lviv-ua")
+    await page.get_by_role("button", name="Send the invitation").click()
+    await expect(page.get_by_role("status")).to_contain_text("Invitation sent to maria@example.org")
+    await page.get_by_role("button", name="Sign out").click()
+
+    await wait_for(lambda: mailbox.box.to("maria@example.org"), 10)
+    link = first_link(text_part(mailbox.box.to("maria@example.org")[0]))
+    assert link.startswith(server)
+    await page.goto(link)
+    await page.get_by_label("Password", exact=True).fill("a very good password")
+    await page.get_by_label("Repeat the password").fill("a very good password")
+    await page.get_by_label("Time zone").select_option("Europe/Kyiv")
+    await page.get_by_role("button", name="Create my account").click()
+    await expect(page.get_by_role("status")).to_contain_text("Welcome to Exchange, Maria Lviv.")
+    await page.get_by_role("link", name="Settings").click()
+    await expect(page.get_by_label("Name")).to_have_value("Maria Lviv")
+    await page.close()
+
+
+async def test_sign_in_works_from_the_keyboard_alone(server: str, browser: Browser) -> None:
+    await make_user("o@example.org", Role.STAFF)
+    page = await browser.new_page()
+    await page.goto(f"{server}/login")
+    await page.keyboard.press("Tab")
+    focused = await page.evaluate("document.activeElement.textContent")
+    assert focused.strip() == "Skip to content"
+    await page.keyboard.press("Enter")
+    for _ in range(10):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.name") == "email":
+            break
+    await page.keyboard.type("o@example.org")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{server}/")
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    await page.close()
+
+
+async def test_a_wrong_password_is_explained_next_to_the_form(
+    server: str, browser: Browser
+) -> None:
+    page = await browser.new_page()
+    await page.goto(f"{server}/login")
+    await page.get_by_label("Email").fill("nobody@example.org")
+    await page.get_by_label("Password").fill("not the password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("do not match an account")
+    await page.close()
