@@ -1327,50 +1327,54 @@ class _Explainer:
         return _lower_first(self.index.taxonomy[slug].name)
 
     def _addresses(self, doc: int, slugs: Sequence[str]) -> Reason:
-        practice = self._practice(doc)
-        params: dict[str, str | int | float] = {
-            "title": practice.title,
-            "challenges": _join([self._challenge_name(s) for s in slugs]),
-        }
-        if practice.since:
-            params["year"] = practice.since
-            message = _("Practice '%(title)s' (%(year)s) addresses %(challenges)s")
-        else:
-            message = _("Practice '%(title)s' addresses %(challenges)s")
-        return Reason("practice_challenge", message, params)
+        return self._practice_reason(
+            doc,
+            "practice_challenge",
+            {"challenges": _join([self._challenge_name(s) for s in slugs])},
+            _("Practice '%(title)s' (%(year)s) addresses %(challenges)s"),
+            _("Practice '%(title)s' addresses %(challenges)s"),
+        )
 
     def _describes(self, doc: int, slugs: Sequence[str]) -> Reason:
-        practice = self._practice(doc)
-        params: dict[str, str | int | float] = {
-            "title": practice.title,
-            "challenges": _join([self._challenge_name(s) for s in slugs]),
-        }
-        if practice.since:
-            params["year"] = practice.since
-            message = _("Practice '%(title)s' (%(year)s) describes work on %(challenges)s")
-        else:
-            message = _("Practice '%(title)s' describes work on %(challenges)s")
-        return Reason("practice_text_challenge", message, params)
+        return self._practice_reason(
+            doc,
+            "practice_text_challenge",
+            {"challenges": _join([self._challenge_name(s) for s in slugs])},
+            _("Practice '%(title)s' (%(year)s) describes work on %(challenges)s"),
+            _("Practice '%(title)s' describes work on %(challenges)s"),
+        )
 
     def _addresses_related(self, doc: int, pair: tuple[str, str]) -> Reason:
-        practice = self._practice(doc)
         related_slug, wanted_slug = pair
-        params: dict[str, str | int | float] = {
-            "title": practice.title,
-            "challenge": self._challenge_name(related_slug),
-            "requested": self._challenge_name(wanted_slug),
-        }
-        if practice.since:
-            params["year"] = practice.since
-            message = _(
+        return self._practice_reason(
+            doc,
+            "practice_related",
+            {
+                "challenge": self._challenge_name(related_slug),
+                "requested": self._challenge_name(wanted_slug),
+            },
+            _(
                 "Practice '%(title)s' (%(year)s) addresses %(challenge)s, "
                 "which is related to %(requested)s"
-            )
-        else:
-            message = _(
-                "Practice '%(title)s' addresses %(challenge)s, which is related to %(requested)s"
-            )
-        return Reason("practice_related", message, params)
+            ),
+            _("Practice '%(title)s' addresses %(challenge)s, which is related to %(requested)s"),
+        )
+
+    def _practice_reason(
+        self,
+        doc: int,
+        code: str,
+        extra: dict[str, str | int | float],
+        with_year: str,
+        without_year: str,
+    ) -> Reason:
+        """A reason naming a practice, with its starting year when the catalogue knows it."""
+        practice = self._practice(doc)
+        params: dict[str, str | int | float] = {"title": practice.title, **extra}
+        if practice.since:
+            params["year"] = practice.since
+            return Reason(code, with_year, params)
+        return Reason(code, without_year, params)
 
     # -- description text
 
