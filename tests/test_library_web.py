@@ -4,6 +4,7 @@ taxonomy, and the staff catalogue upload."""
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -344,3 +345,41 @@ async def test_the_demo_catalogue_lists_manchester_among_others(
 async def test_nav_links_to_cities_and_library(client: httpx.AsyncClient) -> None:
     response = await client.get("/")
     assert 'href="/cities"' in response.text and 'href="/library"' in response.text
+
+
+async def test_the_challenge_page_lists_its_cities_by_name_on_pages_of_their_own(
+    client: httpx.AsyncClient, cities: dict[str, City]
+) -> None:
+    # Two practices in one city name it once; a draft-only city is not listed.
+    await make_practice(cities["lyon"], "Neighbourhood councils")
+    await make_practice(cities["boston"], "Draft outreach", status=PracticeStatus.DRAFT)
+    for n in range(30):
+        town = await make_city(f"town{n:02d}-fr", name=f"Town {n:02d}")
+        await make_practice(town, f"Town practice {n:02d}")
+
+    def city_links(html: str) -> list[str]:
+        section = html.split('id="cities-heading"', 1)[1].split("</section>", 1)[0]
+        return re.findall(r'<a href="/cities/([a-z0-9-]+)">', section)
+
+    first = await client.get("/challenges/community-engagement")
+    assert first.status_code == 200
+    assert "31 cities have practices on this challenge" in first.text
+    expected = ["lyon-fr"] + [f"town{n:02d}-fr" for n in range(30)]  # "Lyon" < "Town 00"
+    assert city_links(first.text) == expected[:25]
+    assert "boston-us" not in city_links(first.text)
+    assert 'href="/challenges/community-engagement?cities_page=2"' in first.text
+
+    # The cities' page moves on its own; the practices' page stays where it was.
+    second = await client.get("/challenges/community-engagement?page=2&cities_page=2")
+    assert city_links(second.text) == expected[25:]
+    assert "Town practice 29" in second.text and "Mediators" not in second.text
+    assert 'href="/challenges/community-engagement?page=1&amp;cities_page=2"' in second.text
+    assert 'href="/challenges/community-engagement?page=2&amp;cities_page=1"' in second.text
+
+
+async def test_the_challenge_page_says_when_no_city_has_a_practice(
+    client: httpx.AsyncClient, cities: dict[str, City]
+) -> None:
+    response = await client.get("/challenges/online-harms")
+    assert response.status_code == 200
+    assert "No city has a published practice on this challenge yet." in response.text

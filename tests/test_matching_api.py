@@ -280,7 +280,19 @@ async def test_openapi_document_is_valid_and_lists_every_route(
         if isinstance(route, Route) and route.path.startswith("/api/v1/"):
             if route.path.endswith("openapi.json"):
                 continue
-            path = re.sub(r":int}", "}", route.path)
+            path = re.sub(r":id}", "}", route.path)
             served |= {(m, path) for m in (route.methods or ()) if m != "HEAD"}
     assert served == documented
     assert len(api.ENDPOINTS) == len(documented)
+
+
+async def test_unknown_language_codes_are_refused(
+    client: httpx.AsyncClient, script: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    lviv = await token_for(client, catalogue.lviv.email)
+    response = await script.post(
+        "/api/v1/requests", json={**NEW_REQUEST, "languages": ["uk", "zz"]}, headers=bearer(lviv)
+    )
+    assert response.status_code == 422
+    assert "zz" in response.json()["error"]["fields"]["languages"]
+    assert "uk" not in response.json()["error"]["fields"]["languages"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.connection import connections
+from tortoise.transactions import in_transaction
 
 from exchange.domain.matching import (
     ChallengeTerm,
@@ -162,3 +165,43 @@ def test_with_availability_replaces_capacity_and_history_only() -> None:
     assert [c.city_key for c in index.rank(query)] == ["b-xx", "c-xx"]  # the original is intact
     gone = index.with_availability({"c-xx": 1}, {})
     assert [c.city_key for c in gone.rank(query)] == ["c-xx"]
+
+
+def in_a_transaction() -> bool:
+    return isinstance(connections.get("default"), TransactionalDBClient)
+
+
+async def test_a_rebuild_started_inside_a_transaction_reads_outside_it(
+    clean_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogue = await load_catalogue()
+    cache = matching.index_cache()
+    await keys()
+    seen: list[bool] = []
+    build = matching.build_index
+
+    async def watched_build() -> MatchIndex:
+        seen.append(in_a_transaction())
+        return await build()
+
+    monkeypatch.setattr(matching, "build_index", watched_build)
+    await add_practice(
+        catalogue.cities["toronto-ca"],
+        "Support after the Danforth shooting",
+        2018,
+        "Support for victims and bereaved families after the attack.",
+        ["post-attack-recovery"],
+    )
+    await catalogue_version.bump()
+    cache.stale_wait = 0.0
+    try:
+        async with in_transaction():
+            assert in_a_transaction()
+            assert "toronto-ca" not in await keys()  # the previous index answers
+            rebuild = cache.building
+        assert rebuild is not None
+        await rebuild
+    finally:
+        cache.stale_wait = matching.STALE_WAIT_SECONDS
+    assert seen == [False]
+    assert "toronto-ca" in await keys()

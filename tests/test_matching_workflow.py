@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import inspect
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.connection import connections
 
+from exchange.domain.matching import Candidate, MatchIndex, MatchQuery
 from exchange.models.accounts import User
 from exchange.models.cities import City
 from exchange.models.matching import (
@@ -17,13 +23,24 @@ from exchange.models.matching import (
     MatchRequest,
     Notice,
     PeerInvitation,
+    RequestEvent,
     RequestStatus,
 )
-from exchange.services import brokering, matching, outbox
+from exchange.services import brokering, matching, outbox, permissions
 from exchange.settings import Settings
+from exchange.web import matching as web_matching
+from exchange.web import options as web_options
 
 from matching_data import Catalogue, load_catalogue
-from support import SMTPServer, first_link, html_part, post_form, sign_in, text_part
+from support import (
+    SMTPServer,
+    first_link,
+    html_part,
+    make_user,
+    post_form,
+    sign_in,
+    text_part,
+)
 
 FORM = {
     "city": "lviv-ua",
@@ -385,3 +402,166 @@ async def test_lists_and_forms_render(client: httpx.AsyncClient, catalogue: Cata
     assert f'href="/requests/{request_id}"' not in (await client.get("/requests")).text
     tokens_page = await client.get("/settings/tokens")
     assert tokens_page.status_code == 200 and "No tokens yet." in tokens_page.text
+
+
+async def accepted_exchange(client: httpx.AsyncClient, catalogue: Catalogue) -> Exchange:
+    request_id = await file_request(client, catalogue.lviv)
+    await invite(client, request_id, "manchester-gb")
+    invitation = await invitation_for(request_id, "manchester-gb")
+    await switch(client, catalogue.manchester)
+    await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
+    return await Exchange.get(request_id=request_id)
+
+
+async def test_feedback_given_is_never_overwritten(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    exchange = await accepted_exchange(client, catalogue)
+    await switch(client, catalogue.lviv)
+    first = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "5", "learned": "A"})
+    assert first.status_code == 303
+    page = await client.get(f"/exchanges/{exchange.id}")
+    assert "Lviv has already given feedback on this exchange." in page.text
+    assert 'name="rating"' not in page.text
+
+    again = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "1", "learned": "B"})
+    assert again.status_code == 409
+    assert "Lviv has already given feedback on this exchange." in again.text
+    stored = await Exchange.get(id=exchange.id)
+    assert (stored.mentee_rating, stored.mentee_learned) == (5, "A")
+    assert stored.mentor_rating is None
+
+    # Staff speak for the side still owing feedback, and then for nobody.
+    await switch(client, catalogue.staff)
+    assert 'name="rating"' in (await client.get(f"/exchanges/{exchange.id}")).text
+    staff = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "3", "learned": "C"})
+    assert staff.status_code == 303
+    late = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "1", "learned": "D"})
+    assert late.status_code == 409
+    stored = await Exchange.get(id=exchange.id)
+    assert (stored.mentee_rating, stored.mentee_learned) == (5, "A")
+    assert (stored.mentor_rating, stored.mentor_learned) == (3, "C")
+    assert await RequestEvent.filter(request_id=exchange.request_id, kind="feedback").count() == 2  # type: ignore[attr-defined]
+
+    # The mentor's officials find their side answered for.
+    await switch(client, catalogue.manchester)
+    mentor = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "2", "learned": "E"})
+    assert mentor.status_code == 409
+    assert (await Exchange.get(id=exchange.id)).mentor_rating == 3
+
+
+async def test_two_submissions_for_one_side_record_one(
+    client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings
+) -> None:
+    exchange = await accepted_exchange(client, catalogue)
+    results = await asyncio.gather(
+        brokering.check_conclude(settings, catalogue.lviv, exchange.id, 4, "First"),
+        brokering.check_conclude(settings, catalogue.lviv, exchange.id, 2, "Second"),
+        return_exceptions=True,
+    )
+    conflicts = [r for r in results if isinstance(r, brokering.Conflict)]
+    assert len(conflicts) == 1 and conflicts[0].code == "feedback_given"
+    stored = await Exchange.get(id=exchange.id)
+    assert (stored.mentee_rating, stored.mentee_learned) in ((4, "First"), (2, "Second"))
+    assert (await City.get(key="manchester-gb")).capacity_used == 0
+
+
+async def test_inviting_ranks_before_taking_the_request_lock(
+    client: httpx.AsyncClient,
+    catalogue: Catalogue,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mr = await brokering.check_file_request(
+        catalogue.lviv,
+        brokering.RequestInput(
+            city_key="lviv-ua", challenges=["post-attack-recovery"], description="After an attack"
+        ),
+    )
+    in_transaction: list[bool] = []
+    rank = matching.rank
+
+    async def watched_rank(query: MatchQuery, index: MatchIndex | None = None) -> list[Candidate]:
+        in_transaction.append(isinstance(connections.get("default"), TransactionalDBClient))
+        return await rank(query, index)
+
+    monkeypatch.setattr(matching, "rank", watched_rank)
+    invitation = await brokering.check_invite(settings, catalogue.lviv, mr.id, "manchester-gb")
+    assert in_transaction == [False]
+    assert invitation.score is not None and invitation.score > 0
+    assert (await PeerInvitation.get(id=invitation.id)).score == invitation.score
+
+
+async def test_the_invitation_mail_names_the_format(
+    client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings, mailbox: SMTPServer
+) -> None:
+    request_id = await file_request(client, catalogue.lviv, format="study-visit")
+    await invite(client, request_id, "manchester-gb")
+    await outbox.send_due(settings, "test")
+    [mail] = mailbox.box.to("mary@manchester.example")
+    assert "Format: Study visit" in text_part(mail)
+    assert "Study visit" in html_part(mail)
+    assert "study-visit" not in text_part(mail) + html_part(mail)
+
+
+async def test_request_pages_read_through_services(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    options = await brokering.request_form_options(catalogue.lviv)
+    assert options.own_city is not None and options.own_city.key == "lviv-ua"
+    assert options.cities == [("lviv-ua", "Lviv")]
+    assert options.challenges[0] == ("post-attack-recovery", "Post-attack recovery")
+    everyone = await brokering.request_form_options(catalogue.staff)
+    assert everyone.own_city is None
+    assert [key for key, _name in everyone.cities] == [
+        "berlin-de",
+        "lviv-ua",
+        "manchester-gb",
+        "nice-fr",
+        "oslo-no",
+        "toronto-ca",
+    ]
+    cityless = await make_user("nobody@example.org")
+    with pytest.raises(permissions.PermissionDenied):
+        await brokering.request_form_options(cityless)
+
+    request_id = await file_request(client, catalogue.lviv)
+    detail = await brokering.request_detail(catalogue.lviv, request_id)
+    assert detail.challenge_names == {"post-attack-recovery": "Post-attack recovery"}
+    await invite(client, request_id, "nice-fr")
+    invitation = await invitation_for(request_id, "nice-fr")
+    assert not (await brokering.invitation_detail(catalogue.lviv, invitation.id)).can_answer
+    answering = await brokering.invitation_detail(catalogue.nice, invitation.id)
+    assert answering.can_answer
+    assert answering.challenge_names == {"post-attack-recovery": "Post-attack recovery"}
+
+
+def test_matching_routes_and_form_options_run_no_queries() -> None:
+    """Routes parse, call a service and render: no model is queried in these modules."""
+    queries = {"all", "filter", "get", "get_or_none", "exists", "fetch_related", "values_list"}
+    for module in (web_matching, web_options):
+        tree = ast.parse(inspect.getsource(module))
+        imported = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and (node.module or "").startswith("exchange.models")
+            for alias in node.names
+        }
+        calls = [
+            f"{node.func.value.id}.{node.func.attr}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in queries
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in imported
+        ]
+        awaited_fetches = [
+            node.func.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "fetch_related"
+        ]
+        assert calls == [] and awaited_fetches == [], (module.__name__, calls, awaited_fetches)

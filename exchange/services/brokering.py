@@ -22,6 +22,7 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from exchange import i18n
 from exchange.domain.matching import REGIONS, Candidate, MatchError, MatchQuery
 from exchange.i18n import gettext as _
 from exchange.i18n import gettext_noop as N_
@@ -37,7 +38,9 @@ from exchange.models.matching import (
     RequestEvent,
     RequestStatus,
 )
-from exchange.services import matching, notices, outbox, permissions
+from exchange.services import labels, matching, notices, outbox, permissions
+from exchange.services.cities import challenge_options, city_choices
+from exchange.services.library_rules import is_language
 from exchange.services.pagination import Page, paginate
 from exchange.services.validation import Checker, ValidationError
 from exchange.settings import Settings
@@ -50,7 +53,6 @@ MAX_TIME_FRAME = 200
 MAX_REASON = 2_000
 MAX_RATING = 5
 CANDIDATES_SHOWN = 10
-LANGUAGE_CODE_LENGTH = 2
 OPEN_STATUSES = (RequestStatus.OPEN, RequestStatus.INVITING)
 
 
@@ -153,8 +155,13 @@ async def _check_challenges(checker: Checker, raw: Sequence[str]) -> list[str]:
 
 def _check_languages(checker: Checker, raw: Sequence[str]) -> list[str]:
     codes = _dedupe(code.strip().lower() for code in raw if code.strip())
-    if any(len(code) != LANGUAGE_CODE_LENGTH or not code.isalpha() for code in codes):
-        checker.fail("languages", _("Use two-letter language codes (ISO 639-1), such as fr."))
+    unknown = [code for code in codes if not is_language(code)]
+    if unknown:
+        checker.fail(
+            "languages",
+            _("Unknown language code: %(codes)s. Use ISO 639-1 codes, such as fr.")
+            % {"codes": ", ".join(unknown)},
+        )
     return codes
 
 
@@ -172,6 +179,30 @@ def _check_peers_wanted(checker: Checker, raw: int | str) -> int:
 
 def _dedupe(items: Any) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+@dataclass(frozen=True)
+class RequestFormOptions:
+    """The choices of the request form; `own_city` is set for an official."""
+
+    own_city: City | None
+    challenges: list[tuple[str, str]]
+    cities: list[tuple[str, str]]
+
+
+async def request_form_options(user: User) -> RequestFormOptions:
+    """Officials file for their own city (and need one), staff for any city."""
+    permissions.require(permissions.is_signed_in(user))
+    if permissions.is_staff(user):
+        own_city, choices = None, await city_choices()
+    else:
+        own_city = await City.get_or_none(id=user.city_id)  # type: ignore[attr-defined]
+        if own_city is None:
+            raise permissions.PermissionDenied
+        choices = [(own_city.key, own_city.name)]
+    return RequestFormOptions(
+        own_city=own_city, challenges=await challenge_options(), cities=choices
+    )
 
 
 # ------------------------------------------------------------------ reading
@@ -215,6 +246,7 @@ class RequestDetail:
     candidates: list[CandidateView]
     can_manage: bool
     invitations_left: int
+    challenge_names: dict[str, str]
 
 
 async def request_detail(user: User, request_id: int) -> RequestDetail:
@@ -239,6 +271,7 @@ async def request_detail(user: User, request_id: int) -> RequestDetail:
         candidates=candidates,
         can_manage=manage,
         invitations_left=left,
+        challenge_names=await challenge_names(request.challenges),
     )
 
 
@@ -349,6 +382,9 @@ async def check_invite(
         raise ValidationError({"city": _("Choose a city to invite.")})
     if peer.id == request.city_id:  # type: ignore[attr-defined]
         raise ValidationError({"city": _("A city cannot be its own peer.")})
+    # Ranking may wait for an index rebuild: do it before taking the request's row lock.
+    # The score is advisory, recorded on the invitation as the ranking saw it.
+    score = await _score_of(request, peer)
     now = datetime.now(UTC)
     async with in_transaction():
         request = await _locked(request.id)
@@ -368,7 +404,6 @@ async def check_invite(
             raise Conflict(
                 "no_capacity", _("%(city)s has no free mentoring capacity.") % {"city": peer.name}
             )
-        score = await _score_of(request, peer)
         invitation = await PeerInvitation.create(
             request=request,
             city=peer,
@@ -412,6 +447,8 @@ async def _tell_invited_city(
     )
     challenges = await _challenge_names(request.challenges)
     for official in officials:
+        with i18n.use_locale(official.locale):
+            format_text = labels.format_label(request.format.value)
         await outbox.queue_email(
             settings,
             to=official.email,
@@ -424,7 +461,7 @@ async def _tell_invited_city(
                 "peer": peer.name,
                 "challenges": challenges,
                 "description": request.description,
-                "format": request.format.value,
+                "format": format_text,
                 "time_frame": request.time_frame,
                 "expires_at": invitation.expires_at.strftime("%Y-%m-%d"),
                 "link": settings.base_url + link,
@@ -432,8 +469,14 @@ async def _tell_invited_city(
         )
 
 
+async def challenge_names(slugs: Sequence[str]) -> dict[str, str]:
+    """The names of the given challenge slugs (a slug no longer known has none)."""
+    rows = await Challenge.filter(slug__in=list(slugs)).values_list("slug", "name")
+    return {str(slug): str(name) for slug, name in rows}
+
+
 async def _challenge_names(slugs: Sequence[str]) -> list[str]:
-    names = dict(await Challenge.filter(slug__in=list(slugs)).values_list("slug", "name"))
+    names = await challenge_names(slugs)
     return [names.get(slug, slug) for slug in slugs]
 
 
@@ -453,6 +496,24 @@ async def access_invitation(user: User | None, invitation_id: int) -> PeerInvita
     ):
         raise permissions.NotFound
     return invitation
+
+
+@dataclass(frozen=True)
+class InvitationDetail:
+    invitation: PeerInvitation
+    challenge_names: dict[str, str]
+    can_answer: bool
+
+
+async def invitation_detail(user: User, invitation_id: int) -> InvitationDetail:
+    """An invitation with what its page shows, and whether the user may answer it now."""
+    invitation = await access_invitation(user, invitation_id)
+    return InvitationDetail(
+        invitation=invitation,
+        challenge_names=await challenge_names(invitation.request.challenges),
+        can_answer=permissions.can_answer_peer_invitation(user, invitation)
+        and invitation.status == InvitationStatus.PENDING,
+    )
 
 
 async def list_invitations(user: User, page: int) -> Page[PeerInvitation]:
@@ -675,10 +736,31 @@ async def access_exchange(user: User | None, exchange_id: int) -> Exchange:
     return exchange
 
 
+@dataclass(frozen=True)
+class ExchangeDetail:
+    exchange: Exchange
+    # The city the user speaks for, when it has already given its feedback.
+    feedback_given_by: City | None
+
+
+async def exchange_detail(user: User, exchange_id: int) -> ExchangeDetail:
+    """An exchange, and whether the side the user speaks for has given feedback already."""
+    exchange = await access_exchange(user, exchange_id)
+    side = _side(user, exchange)
+    given = getattr(exchange, f"{side}_rating") is not None
+    return ExchangeDetail(
+        exchange=exchange, feedback_given_by=_city_of(exchange, side) if given else None
+    )
+
+
 async def check_conclude(
     settings: Settings, user: User, exchange_id: int, rating: str | int, learned: str
 ) -> Exchange:
-    """Record one side's feedback; the first to conclude frees the mentor's capacity."""
+    """Record one side's feedback, once; the first to conclude frees the mentor's capacity.
+
+    Feedback given is never overwritten: a second attempt for the same side (staff
+    included) is a Conflict.
+    """
     exchange = await access_exchange(user, exchange_id)
     permissions.require(permissions.can_conclude_exchange(user, exchange))
     side = _side(user, exchange)
@@ -694,17 +776,24 @@ async def check_conclude(
         checker.fail("learned", _("Use at most %(count)d characters.") % {"count": MAX_DESCRIPTION})
     checker.done()
     now = datetime.now(UTC)
+    city = _city_of(exchange, side)
     async with in_transaction():
+        # Conditional on the side's rating still being empty, so two submissions racing
+        # for the same side cannot both be recorded.
+        recorded = await Exchange.filter(id=exchange.id, **{f"{side}_rating__isnull": True}).update(
+            **{f"{side}_rating": value, f"{side}_learned": learned}
+        )
+        if not recorded:
+            raise Conflict(
+                "feedback_given",
+                _("%(city)s has already given feedback on this exchange.") % {"city": city.name},
+            )
         concluded = await Exchange.filter(id=exchange.id, status=ExchangeStatus.ACTIVE).update(
             status=ExchangeStatus.CONCLUDED, concluded_at=now
         )
         if concluded:
             await _free_capacity(exchange.mentor.id)
-        await Exchange.filter(id=exchange.id).update(
-            **{f"{side}_rating": value, f"{side}_learned": learned}
-        )
         request = await _locked(exchange.request.id)
-        city = exchange.mentor if side == "mentor" else exchange.mentee
         await _event(
             request,
             user,
@@ -723,6 +812,10 @@ async def check_conclude(
             f"/exchanges/{exchange.id}",
         )
     return await Exchange.get(id=exchange.id).select_related("mentor", "mentee", "request")
+
+
+def _city_of(exchange: Exchange, side: str) -> City:
+    return exchange.mentor if side == "mentor" else exchange.mentee
 
 
 def _side(user: User, exchange: Exchange) -> str:

@@ -12,6 +12,7 @@ database holds now. docs/matching.md explains the trade-offs.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -231,7 +232,9 @@ class IndexCache:
         if self.base is not None and self.base_version == catalogue:
             return self.base
         if self.building is None or self.building.done():
-            self.building = asyncio.create_task(self._rebuild(catalogue))
+            self.building = asyncio.create_task(
+                self._rebuild(catalogue), context=_outside_transaction()
+            )
         task = self.building
         if self.base is None:
             await asyncio.shield(task)
@@ -255,6 +258,18 @@ class IndexCache:
     def clear(self) -> None:
         """Forget the index (tests empty the database under a running process)."""
         self.base, self.base_version, self.ready, self.ready_key = None, -1, None, (-1, -1)
+
+
+def _outside_transaction() -> contextvars.Context:
+    """A fresh context for the rebuild task, so it reads through the connection pool.
+
+    Tortoise binds a transaction's connection in a context variable, and a task copies
+    its creator's context: a rebuild started by a ranking inside a transaction would run
+    its reads on that transaction's connection, before and after it ends. In a fresh
+    context the connections are the process's own (`db.init_db` enables tortoise's
+    process-wide fallback context).
+    """
+    return contextvars.Context()
 
 
 _cache = IndexCache()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
+from urllib.parse import urlencode
 
 from babel import Locale
 from babel.dates import format_date
@@ -282,11 +284,22 @@ async def challenge_list(request: Request) -> Response:
     return render(request, "library/challenges.html", {"page": page})
 
 
+CITIES_PAGE = "cities_page"
+
+
+def cities_page_url(request: Request, number: int) -> str:
+    """The current URL showing another page of cities, keeping the practices' page."""
+    params = dict(request.query_params)
+    params[CITIES_PAGE] = str(number)
+    return f"{request.url.path}?{urlencode(params)}"
+
+
 async def challenge_detail(request: Request) -> Response:
     view = await cities.challenge_page(
         current_user(request),
         request.path_params["slug"],
         page_number(request.query_params.get("page")),
+        page_number(request.query_params.get(CITIES_PAGE)),
     )
     return render(
         request,
@@ -295,6 +308,8 @@ async def challenge_detail(request: Request) -> Response:
             "view": view,
             "challenge": view.challenge,
             "page": view.practices,
+            "cities_page": view.cities,
+            "cities_page_url": partial(cities_page_url, request),
             "description_html": render_markdown(view.challenge.description),
             **_labels(),
         },
@@ -345,9 +360,9 @@ routes = [
     Route(
         "/cities/{key}/practices/new", practice_new, methods=["GET", "POST"], name="practice_new"
     ),
-    Route("/practices/{practice_id:int}", practice_page, name="practice"),
+    Route("/practices/{practice_id:id}", practice_page, name="practice"),
     Route(
-        "/practices/{practice_id:int}/edit",
+        "/practices/{practice_id:id}/edit",
         practice_edit,
         methods=["GET", "POST"],
         name="practice_edit",

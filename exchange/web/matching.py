@@ -16,10 +16,10 @@ from exchange import i18n
 from exchange.domain.matching import REGION_NAMES, REGIONS
 from exchange.i18n import gettext as _
 from exchange.models.accounts import User
-from exchange.models.cities import Challenge, City
-from exchange.models.matching import ExchangeFormat, InvitationStatus, MatchRequest, RequestStatus
+from exchange.models.matching import ExchangeFormat, MatchRequest, RequestStatus
 from exchange.services import brokering, notices, permissions
-from exchange.services.brokering import Conflict, RequestInput
+from exchange.services.brokering import Conflict, RequestFormOptions, RequestInput
+from exchange.services.labels import format_label, invitation_status_label, request_status_label
 from exchange.services.pagination import page_number
 from exchange.services.validation import ValidationError
 from exchange.web.auth import require_user, signed_in, staff_only
@@ -27,37 +27,6 @@ from exchange.web.forms import read_form, text
 from exchange.web.rendering import flash, redirect, render
 
 REQUEST_FIELDS = ("city", "description", "format", "time_frame", "peers_wanted", "languages")
-
-
-def format_label(value: str) -> str:
-    labels = {
-        ExchangeFormat.ONLINE.value: _("Online"),
-        ExchangeFormat.IN_PERSON_VISIT.value: _("In-person visit"),
-        ExchangeFormat.STUDY_VISIT.value: _("Study visit"),
-    }
-    return labels.get(value, value)
-
-
-def request_status_label(value: str) -> str:
-    labels = {
-        RequestStatus.OPEN.value: _("Open"),
-        RequestStatus.INVITING.value: _("Inviting"),
-        RequestStatus.MATCHED.value: _("Matched"),
-        RequestStatus.CLOSED.value: _("Closed"),
-        RequestStatus.WITHDRAWN.value: _("Withdrawn"),
-    }
-    return labels.get(value, value)
-
-
-def invitation_status_label(value: str) -> str:
-    labels = {
-        InvitationStatus.PENDING.value: _("Waiting for an answer"),
-        InvitationStatus.ACCEPTED.value: _("Accepted"),
-        InvitationStatus.DECLINED.value: _("Declined"),
-        InvitationStatus.EXPIRED.value: _("Expired"),
-        InvitationStatus.WITHDRAWN.value: _("Withdrawn"),
-    }
-    return labels.get(value, value)
 
 
 def waiting_label(waiting: timedelta) -> str:
@@ -86,16 +55,11 @@ def _int_path(request: Request, name: str) -> int:
         raise permissions.NotFound from None
 
 
-async def _form_options(user_city_only: City | None) -> dict[str, object]:
-    """Choices for the request form: trivial option lists, read here as the rules allow."""
-    challenges = await Challenge.all().order_by("position", "slug").values_list("slug", "name")
-    if user_city_only is not None:
-        cities = [(user_city_only.key, user_city_only.name)]
-    else:
-        cities = list(await City.all().order_by("name", "id").values_list("key", "name"))
+def _form_options(options: RequestFormOptions) -> dict[str, object]:
+    """The request form's choices with translated labels."""
     return {
-        "challenge_options": list(challenges),
-        "city_options": cities,
+        "challenge_options": options.challenges,
+        "city_options": options.cities,
         "region_options": [(code, _(REGION_NAMES[code])) for code in REGIONS],
         "format_options": [(f.value, format_label(f.value)) for f in ExchangeFormat],
     }
@@ -135,12 +99,9 @@ async def request_list(request: Request) -> Response:
 @signed_in
 async def request_new(request: Request) -> Response:
     user = require_user(request)
-    own_city = None
-    if not permissions.is_staff(user):
-        own_city = await City.get_or_none(id=user.city_id)  # type: ignore[attr-defined]
-        if own_city is None:
-            raise permissions.PermissionDenied
-    context = await _form_options(own_city)
+    options = await brokering.request_form_options(user)
+    own_city = options.own_city
+    context = _form_options(options)
     context.update(_labels())
     if request.method == "GET":
         context["values"] = {
@@ -170,13 +131,15 @@ async def request_new(request: Request) -> Response:
 async def request_show(request: Request) -> Response:
     user = require_user(request)
     detail = await brokering.request_detail(user, _int_path(request, "request_id"))
-    challenge_names = dict(
-        await Challenge.filter(slug__in=list(detail.request.challenges)).values_list("slug", "name")
-    )
     return render(
         request,
         "matching/request.html",
-        {"detail": detail, "mr": detail.request, "challenge_names": challenge_names, **_labels()},
+        {
+            "detail": detail,
+            "mr": detail.request,
+            "challenge_names": detail.challenge_names,
+            **_labels(),
+        },
     )
 
 
@@ -195,7 +158,6 @@ async def request_invite(request: Request) -> Response:
         message = exc.message if isinstance(exc, Conflict) else "; ".join(exc.fields.values())
         flash(request, response, message, "error")
         return response
-    await invitation.fetch_related("city")
     flash(request, response, _("%(city)s is invited.") % {"city": invitation.city.name}, "success")
     return response
 
@@ -239,17 +201,12 @@ async def invitation_list(request: Request) -> Response:
 async def invitation_show(request: Request) -> Response:
     user = require_user(request)
     invitation_id = _int_path(request, "invitation_id")
-    invitation = await brokering.access_invitation(user, invitation_id)
+    detail = await brokering.invitation_detail(user, invitation_id)
     context = {
-        "invitation": invitation,
-        "mr": invitation.request,
-        "can_answer": permissions.can_answer_peer_invitation(user, invitation)
-        and invitation.status == InvitationStatus.PENDING,
-        "challenge_names": dict(
-            await Challenge.filter(slug__in=list(invitation.request.challenges)).values_list(
-                "slug", "name"
-            )
-        ),
+        "invitation": detail.invitation,
+        "mr": detail.invitation.request,
+        "can_answer": detail.can_answer,
+        "challenge_names": detail.challenge_names,
         **_labels(),
     }
     if request.method == "GET":
@@ -290,8 +247,12 @@ async def invitation_show(request: Request) -> Response:
 async def exchange_show(request: Request) -> Response:
     user = require_user(request)
     exchange_id = _int_path(request, "exchange_id")
-    exchange = await brokering.access_exchange(user, exchange_id)
-    context: dict[str, object] = {"exchange": exchange, **_labels()}
+    detail = await brokering.exchange_detail(user, exchange_id)
+    context: dict[str, object] = {
+        "exchange": detail.exchange,
+        "feedback_given_by": detail.feedback_given_by,
+        **_labels(),
+    }
     if request.method == "GET":
         return render(request, "matching/exchange.html", context)
     form = await read_form(request)
@@ -306,6 +267,9 @@ async def exchange_show(request: Request) -> Response:
     except ValidationError as exc:
         context.update(errors=exc.fields, values={"learned": text(form, "learned")})
         return render(request, "matching/exchange.html", context, status_code=400)
+    except Conflict as exc:
+        context["form_error"] = exc.message
+        return render(request, "matching/exchange.html", context, status_code=409)
     response = redirect(f"/exchanges/{exchange_id}")
     flash(request, response, _("Thank you: your feedback is recorded."), "success")
     return response
@@ -339,18 +303,18 @@ async def notice_list(request: Request) -> Response:
 routes = [
     Route("/requests", request_list, name="requests"),
     Route("/requests/new", request_new, methods=["GET", "POST"], name="request_new"),
-    Route("/requests/{request_id:int}", request_show, name="request"),
-    Route("/requests/{request_id:int}/invite", request_invite, methods=["POST"]),
-    Route("/requests/{request_id:int}/withdraw", request_withdraw, methods=["POST"]),
-    Route("/requests/{request_id:int}/close", request_close, methods=["POST"]),
+    Route("/requests/{request_id:id}", request_show, name="request"),
+    Route("/requests/{request_id:id}/invite", request_invite, methods=["POST"]),
+    Route("/requests/{request_id:id}/withdraw", request_withdraw, methods=["POST"]),
+    Route("/requests/{request_id:id}/close", request_close, methods=["POST"]),
     Route("/peer-invitations", invitation_list, name="peer_invitations"),
     Route(
-        "/peer-invitations/{invitation_id:int}",
+        "/peer-invitations/{invitation_id:id}",
         invitation_show,
         methods=["GET", "POST"],
         name="peer_invitation",
     ),
-    Route("/exchanges/{exchange_id:int}", exchange_show, methods=["GET", "POST"], name="exchange"),
+    Route("/exchanges/{exchange_id:id}", exchange_show, methods=["GET", "POST"], name="exchange"),
     Route("/brokering", dashboard, name="brokering"),
     Route("/notices", notice_list, methods=["GET", "POST"], name="notices"),
 ]

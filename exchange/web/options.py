@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Role
-from exchange.models.cities import City
+from exchange.services import cities
 from exchange.services.validation import timezones
 
 
@@ -26,5 +26,4 @@ def timezone_options() -> list[tuple[str, str]]:
 
 
 async def city_options() -> list[tuple[str, str]]:
-    cities = await City.all().order_by("name", "id").values_list("key", "name")
-    return [(key, name) for key, name in cities]
+    return await cities.city_choices()
