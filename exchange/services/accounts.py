@@ -6,9 +6,11 @@ it to the outbox in the same transaction and wakes the sender after commit.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -16,6 +18,7 @@ from exchange.i18n import SUPPORTED_LOCALES, gettext_noop
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, Role, User
 from exchange.models.cities import City
+from exchange.models.matching import PersonalAccessToken
 from exchange.services import audit, outbox, permissions, sessions
 from exchange.services.audit import Event
 from exchange.services.pagination import Page, paginate
@@ -36,6 +39,9 @@ from exchange.settings import Settings
 INVITATION_LIFETIME = timedelta(days=7)
 RESET_LIFETIME = timedelta(hours=1)
 THROTTLE_WINDOW = timedelta(minutes=15)
+RESET_REQUEST_WINDOW = timedelta(hours=1)
+MAX_RESETS_PER_ACCOUNT = 3
+MAX_RESETS_PER_ADDRESS = 10
 THROTTLE_LOCK = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
@@ -87,15 +93,15 @@ async def check_sign_in(
         raise SignInThrottled
     user = await User.get_or_none(email=email)
     if user is None or not user.is_active:
-        burn_verification_time(password)
+        await asyncio.to_thread(burn_verification_time, password)
         await record_failure(email, ip, now)
         raise SignInFailed
-    if not verify_password(user.password_hash, password):
+    if not await asyncio.to_thread(verify_password, user.password_hash, password):
         await record_failure(email, ip, now, user)
         raise SignInFailed
     async with in_transaction():
         if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+            user.password_hash = await asyncio.to_thread(hash_password, password)
             await user.save(update_fields=["password_hash", "updated_at"])
         await LoginAttempt.filter(kind="failure", email=email).delete()
         session_id = await sessions.start_session(user, ip, user_agent)
@@ -160,6 +166,10 @@ async def check_invite(
     raw, hashed = new_token()
     now = datetime.now(UTC)
     async with in_transaction():
+        # Only the newest link to an address works; older unanswered ones end here.
+        await Invitation.filter(email=email, accepted_at__isnull=True, expires_at__gt=now).update(
+            expires_at=now
+        )
         invitation = await Invitation.create(
             token_hash=hashed,
             email=email,
@@ -222,6 +232,8 @@ async def open_invitation(raw_token: str, now: datetime | None = None) -> Invita
     )
     if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= now:
         raise permissions.NotFound
+    if await User.filter(email=invitation.email).exists():
+        raise permissions.NotFound
     return invitation
 
 
@@ -242,24 +254,31 @@ async def check_accept_invitation(
     if await User.filter(email=invitation.email).exists():
         checker.fail("password", _("Someone with this email already has an account."))
     checker.done()
+    password_hash = await asyncio.to_thread(hash_password, password)
     now = datetime.now(UTC)
-    async with in_transaction():
-        # The conditional update makes the token single-use even when two requests race.
-        claimed = await Invitation.filter(id=invitation.id, accepted_at__isnull=True).update(
-            accepted_at=now
-        )
-        if not claimed:
-            raise permissions.NotFound
-        user = await User.create(
-            email=invitation.email,
-            name=invitation.name,
-            role=invitation.role,
-            city_id=invitation.city_id,  # type: ignore[attr-defined]
-            timezone=timezone,
-            password_hash=hash_password(password),
-        )
-        await audit.record(Event.INVITATION_ACCEPTED, actor=user, subject=user, ip=ip)
-        session_id = await sessions.start_session(user, ip, user_agent)
+    try:
+        async with in_transaction():
+            # The conditional update makes the token single-use even when two requests race.
+            claimed = await Invitation.filter(id=invitation.id, accepted_at__isnull=True).update(
+                accepted_at=now
+            )
+            if not claimed:
+                raise permissions.NotFound
+            user = await User.create(
+                email=invitation.email,
+                name=invitation.name,
+                role=invitation.role,
+                city_id=invitation.city_id,  # type: ignore[attr-defined]
+                timezone=timezone,
+                password_hash=password_hash,
+            )
+            await audit.record(Event.INVITATION_ACCEPTED, actor=user, subject=user, ip=ip)
+            session_id = await sessions.start_session(user, ip, user_agent)
+    except IntegrityError:
+        # The same address was given an account at the same moment by another route.
+        raise ValidationError(
+            {"password": _("Someone with this email already has an account.")}
+        ) from None
     return SignedIn(user, session_id)
 
 
@@ -267,15 +286,32 @@ async def check_accept_invitation(
 
 
 async def request_password_reset(settings: Settings, email: str, ip: str = "") -> None:
-    """Email a reset link if the account exists; the caller's answer is the same either way."""
+    """Email a reset link if the account exists; the caller's answer is the same either way.
+
+    A few requests an hour per address and per client are honoured; more are recorded
+    and ignored, so nobody can flood someone's inbox through this form.
+    """
     email = normalise_email(email)
     user = await User.get_or_none(email=email, is_active=True)
+    now = datetime.now(UTC)
+    recent = LoginAttempt.filter(kind="reset", created_at__gt=now - RESET_REQUEST_WINDOW)
+    flooded = await recent.filter(email=email).count() >= MAX_RESETS_PER_ACCOUNT or (
+        bool(ip) and await recent.filter(ip=ip).count() >= MAX_RESETS_PER_ADDRESS
+    )
     async with in_transaction():
-        await audit.record(Event.PASSWORD_RESET_REQUESTED, subject=user, email=email, ip=ip)
-        if user is None:
+        await LoginAttempt.create(kind="reset", email=email, ip=ip, created_at=now)
+        await audit.record(
+            Event.PASSWORD_RESET_REQUESTED,
+            subject=user,
+            email=email,
+            ip=ip,
+            detail={"ignored": "too many requests"} if flooded else {},
+        )
+        if user is None or flooded:
             return
         raw, hashed = new_token()
-        now = datetime.now(UTC)
+        # Only the newest link works, so an old email lying around is worthless.
+        await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
         await PasswordReset.create(
             token_hash=hashed, user=user, created_at=now, expires_at=now + RESET_LIFETIME
         )
@@ -313,14 +349,19 @@ async def check_reset_password(
     check_password_rules(checker, "password", password, confirm)
     checker.done()
     user = reset.user
+    password_hash = await asyncio.to_thread(hash_password, password)
+    now = datetime.now(UTC)
     async with in_transaction():
-        used = await PasswordReset.filter(id=reset.id, used_at__isnull=True).update(
-            used_at=datetime.now(UTC)
-        )
+        used = await PasswordReset.filter(id=reset.id, used_at__isnull=True).update(used_at=now)
         if not used:
             raise permissions.NotFound
-        user.password_hash = hash_password(password)
+        user.password_hash = password_hash
         await user.save(update_fields=["password_hash", "updated_at"])
+        # A reset is account recovery: whatever an intruder may hold stops working.
+        await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
+        await PersonalAccessToken.filter(user_id=user.id, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
         await sessions.end_all_sessions(user)
         await LoginAttempt.filter(kind__in=("failure", "lock"), email=user.email).delete()
         await audit.record(Event.PASSWORD_RESET, actor=user, subject=user, ip=ip)
@@ -335,13 +376,17 @@ async def check_change_password(
 ) -> str:
     """Change one's password; every session ends and this browser gets a new one."""
     checker = Checker()
-    if not verify_password(user.password_hash, current):
+    if not await asyncio.to_thread(verify_password, user.password_hash, current):
         checker.fail("current_password", _("That is not your current password."))
     check_password_rules(checker, "password", password, confirm)
     checker.done()
+    password_hash = await asyncio.to_thread(hash_password, password)
     async with in_transaction():
-        user.password_hash = hash_password(password)
+        user.password_hash = password_hash
         await user.save(update_fields=["password_hash", "updated_at"])
+        await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(
+            used_at=datetime.now(UTC)
+        )
         await sessions.end_all_sessions(user)
         await audit.record(Event.PASSWORD_CHANGED, actor=user, subject=user, ip=ip)
         return await sessions.start_session(user, ip, user_agent)
@@ -446,7 +491,7 @@ async def create_user(
             role=role_value,
             city=city,
             timezone=timezone,
-            password_hash=hash_password(password),
+            password_hash=await asyncio.to_thread(hash_password, password),
         )
         await audit.record(Event.USER_CREATED, subject=user, detail={"role": role_value.value})
     return user

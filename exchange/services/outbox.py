@@ -187,7 +187,12 @@ async def _send_one(settings: Settings, message: OutboxMessage, now: datetime) -
     attempts = message.attempts + 1
     try:
         await deliver(settings, message)
-    except DeliveryError as exc:
+    except Exception as exc:
+        if not isinstance(exc, DeliveryError):
+            # A bug or a malformed message, not a mail server's answer: trying again
+            # would fail the same way, so a person has to look.
+            log.exception("Mail %s could not be sent", message.id)
+            exc = DeliveryError(f"{type(exc).__name__}: {exc}", permanent=True)
         failed = exc.permanent or attempts >= settings.mail_max_attempts
         await OutboxMessage.filter(id=message.id).update(
             status=MailStatus.FAILED if failed else MailStatus.PENDING,
@@ -204,8 +209,15 @@ async def _send_one(settings: Settings, message: OutboxMessage, now: datetime) -
             exc.message,
         )
         return 0
+    # The body goes once it is sent: invitation and reset links in it are credentials,
+    # which the database otherwise keeps only as hashes.
     await OutboxMessage.filter(id=message.id).update(
-        status=MailStatus.SENT, attempts=attempts, sent_at=datetime.now(UTC), last_error=""
+        status=MailStatus.SENT,
+        attempts=attempts,
+        sent_at=datetime.now(UTC),
+        last_error="",
+        body_text="",
+        body_html="",
     )
     return 1
 

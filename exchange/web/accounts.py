@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,6 +16,7 @@ from exchange.services import accounts, permissions
 from exchange.services.validation import ValidationError
 from exchange.web import csrf
 from exchange.web.auth import (
+    Endpoint,
     clear_session_cookie,
     client_ip,
     current_user,
@@ -94,6 +98,23 @@ async def password_reset_request(request: Request) -> Response:
     return render(request, "accounts/reset_requested.html")
 
 
+def explains_dead_links(kind: str) -> Callable[[Endpoint], Endpoint]:
+    """A used, expired or mistyped emailed link gets a page that says what to do next."""
+
+    def decorator(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def wrapper(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except permissions.NotFound:
+                return render(request, "accounts/link_unusable.html", {"kind": kind}, 404)
+
+        return wrapper
+
+    return decorator
+
+
+@explains_dead_links("reset")
 async def password_reset_confirm(request: Request) -> Response:
     token = request.path_params["token"]
     await accounts.open_password_reset(token)
@@ -156,6 +177,7 @@ def _invitable_roles(user: User) -> list[Role]:
     return [role for role in Role if permissions.can_invite_role(user, role)]
 
 
+@explains_dead_links("invitation")
 async def invitation_accept(request: Request) -> Response:
     token = request.path_params["token"]
     invitation = await accounts.open_invitation(token)

@@ -7,21 +7,51 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from exchange.i18n import gettext as _
+from exchange.models.accounts import Role
 from exchange.models.mail import MailStatus
 from exchange.services import accounts, audit, outbox
 from exchange.services.pagination import page_number
 from exchange.services.validation import ValidationError
 from exchange.web.auth import admin_only, client_ip, require_user
 from exchange.web.forms import checkbox, read_form, text
-from exchange.web.options import city_options, role_options
+from exchange.web.options import city_options, role_label, role_options
 from exchange.web.rendering import flash, redirect, render
 
 
 def _int_param(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
+    """A database id from the URL; anything else (or out of range) means none."""
+    if not raw or not raw.isdigit() or len(raw) > 9:
         return None
+    return int(raw)
+
+
+def event_labels() -> dict[str, str]:
+    return {
+        audit.Event.SIGN_IN: _("Signed in"),
+        audit.Event.SIGN_IN_FAILED: _("Failed sign-in"),
+        audit.Event.SIGN_IN_THROTTLED: _("Sign-in refused (too many attempts)"),
+        audit.Event.SIGN_OUT: _("Signed out"),
+        audit.Event.INVITATION_SENT: _("Invitation sent"),
+        audit.Event.INVITATION_ACCEPTED: _("Invitation accepted"),
+        audit.Event.PASSWORD_RESET_REQUESTED: _("Password reset requested"),
+        audit.Event.PASSWORD_RESET: _("Password reset"),
+        audit.Event.PASSWORD_CHANGED: _("Password changed"),
+        audit.Event.ROLE_CHANGED: _("Role changed"),
+        audit.Event.CITY_CHANGED: _("City changed"),
+        audit.Event.DEACTIVATED: _("Deactivated"),
+        audit.Event.REACTIVATED: _("Reactivated"),
+        audit.Event.USER_CREATED: _("Account created"),
+        audit.Event.MAIL_RESENT: _("Mail queued again"),
+    }
+
+
+def mail_status_labels() -> dict[str, str]:
+    return {
+        MailStatus.PENDING: _("Waiting"),
+        MailStatus.SENDING: _("Sending"),
+        MailStatus.SENT: _("Sent"),
+        MailStatus.FAILED: _("Failed"),
+    }
 
 
 @admin_only
@@ -30,13 +60,14 @@ async def users(request: Request) -> Response:
     page = await accounts.list_users(
         require_user(request), page_number(request.query_params.get("page")), query
     )
-    return render(request, "admin/users.html", {"page": page, "q": query})
+    labels = {role.value: role_label(role) for role in Role}
+    return render(request, "admin/users.html", {"page": page, "q": query, "role_labels": labels})
 
 
 @admin_only
 async def user_edit(request: Request) -> Response:
     admin = require_user(request)
-    user_id = _int_param(request.path_params["user_id"]) or 0
+    user_id: int = request.path_params["user_id"]
     user = await accounts.user_for_admin(admin, user_id)
     context: dict[str, object] = {
         "subject": user,
@@ -73,7 +104,12 @@ async def audit_log(request: Request) -> Response:
     return render(
         request,
         "admin/audit.html",
-        {"page": page, "events": list(audit.Event), "event": event, "user_filter": user_id},
+        {
+            "page": page,
+            "event_labels": event_labels(),
+            "event": event,
+            "user_filter": user_id,
+        },
     )
 
 
@@ -84,13 +120,15 @@ async def mail(request: Request) -> Response:
         require_user(request), page_number(request.query_params.get("page")), status
     )
     return render(
-        request, "admin/mail.html", {"page": page, "statuses": list(MailStatus), "status": status}
+        request,
+        "admin/mail.html",
+        {"page": page, "status_labels": mail_status_labels(), "status": status},
     )
 
 
 @admin_only
 async def mail_resend(request: Request) -> Response:
-    message_id = _int_param(request.path_params["message_id"]) or 0
+    message_id: int = request.path_params["message_id"]
     await outbox.resend(require_user(request), message_id, client_ip(request))
     response = redirect("/admin/mail?status=failed")
     flash(request, response, _("The message is queued again."), "success")
@@ -99,10 +137,13 @@ async def mail_resend(request: Request) -> Response:
 
 routes = [
     Route("/admin/users", users, name="admin_users"),
-    Route("/admin/users/{user_id}", user_edit, methods=["GET", "POST"], name="admin_user"),
+    Route("/admin/users/{user_id:id}", user_edit, methods=["GET", "POST"], name="admin_user"),
     Route("/admin/audit", audit_log, name="admin_audit"),
     Route("/admin/mail", mail, name="admin_mail"),
     Route(
-        "/admin/mail/{message_id}/resend", mail_resend, methods=["POST"], name="admin_mail_resend"
+        "/admin/mail/{message_id:id}/resend",
+        mail_resend,
+        methods=["POST"],
+        name="admin_mail_resend",
     ),
 ]

@@ -11,16 +11,23 @@ import functools
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange import i18n
 from exchange.models.accounts import User
 from exchange.services import permissions, sessions
+from exchange.web.errors import wants_json
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+# Pages whose URL carries a secret token; like every page for a signed-in user, they must
+# not be kept in a cache (or shown again with the Back button after signing out).
+PRIVATE_PATHS = ("/invitations/", "/password/reset/")
 
 
 def session_cookie_name(production: bool) -> str:
@@ -49,8 +56,16 @@ class SessionMiddleware:
             if user
             else i18n.negotiate_locale(request.headers.get("accept-language", ""))
         )
+        private = user is not None or scope["path"].startswith(PRIVATE_PATHS)
+
+        async def send_uncached(message: Message) -> None:
+            if private and message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
         with i18n.use_locale(locale):
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_uncached)
 
 
 def current_user(request: Request) -> User | None:
@@ -109,7 +124,7 @@ def _requires(predicate: Callable[[User | None], bool]) -> Callable[[Endpoint], 
         async def wrapper(request: Request) -> Response:
             user = current_user(request)
             if user is None:
-                if request.url.path.startswith("/api/"):
+                if wants_json(request):
                     raise HTTPException(401)
                 return _sign_in_redirect(request)
             if not predicate(user):

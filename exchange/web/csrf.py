@@ -4,8 +4,12 @@ A double-submit token: the browser holds a random token in a cookie, and each fo
 (field `csrf_token`) or script (header `X-CSRF-Token`) must send it back. Another site
 can make the browser send the cookie but cannot read it, so it cannot send the copy.
 In production the cookie is `__Host-` prefixed, which stops a sibling subdomain from
-planting its own token. Requests authenticated with a bearer token carry no cookie
-authority and are left to the API's own check.
+planting its own token.
+
+API requests that carry a bearer token are exempt, cookies or not: the API then
+authenticates by the token alone (never falling back to the cookie), and a page on
+another site cannot attach an Authorization header without a CORS preflight we never
+grant. Anywhere else a bearer header changes nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ class CSRFMiddleware:
         token = cookie_token if _well_formed(cookie_token) else secrets.token_urlsafe(32)
         scope.setdefault("state", {})["csrf_token"] = token
 
-        if request.method not in SAFE_METHODS and not _bearer_only(request):
+        if request.method not in SAFE_METHODS and not _bearer_api_call(request):
             body = await _read_body(receive)
             if body is None:
                 await _reject(scope, receive, send, 413, _("The request is too large."))
@@ -63,8 +67,11 @@ class CSRFMiddleware:
                 return
             receive = _replay(body)
 
+        # A script using a token has no use for the cookie (and may keep cookies it gets).
+        wants_cookie = token != cookie_token and not _bearer_api_call(request)
+
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and token != cookie_token:
+            if message["type"] == "http.response.start" and wants_cookie:
                 headers = MutableHeaders(scope=message)
                 headers.append("set-cookie", self._cookie_header(token))
             await send(message)
@@ -94,9 +101,9 @@ def _well_formed(token: str) -> bool:
     return 32 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()
 
 
-def _bearer_only(request: Request) -> bool:
+def _bearer_api_call(request: Request) -> bool:
     auth = request.headers.get("authorization", "")
-    return auth.lower().startswith("bearer ") and "cookie" not in request.headers
+    return request.url.path.startswith("/api/") and auth[:7].lower() == "bearer "
 
 
 async def _read_body(receive: Receive) -> bytes | None:
