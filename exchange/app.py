@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from tortoise.exceptions import ValidationError
 
 from exchange import db
 from exchange.services import brokering, outbox
@@ -34,6 +35,15 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 async def _forbidden(request: Request, exc: Exception) -> Response:
     return errors.error_response(request, 403)
+
+
+async def _unfit_value(request: Request, exc: Exception) -> Response:
+    """A value the database field cannot hold reached a query: the input was bad.
+
+    Services validate what they store; this is the net under lookups by a typed-in value.
+    """
+    errors.log.warning("Unfit value on %s %s: %s", request.method, request.url.path, exc)
+    return errors.error_response(request, 400)
 
 
 def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
@@ -88,6 +98,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             HTTPException: errors.http_exception,
             NotFound: _not_found,
             PermissionDenied: _forbidden,
+            ValidationError: _unfit_value,
             500: errors.server_error,
         },
         lifespan=lifespan,

@@ -116,7 +116,7 @@ def describe(exc: BaseException) -> str:
 async def migrate(settings: Settings) -> list[str]:
     await connect(settings)
     try:
-        return await db.apply_migrations(settings.database_url)
+        return await db.apply_migrations()
     finally:
         await db.close_db()
 
@@ -158,17 +158,18 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def ensure_migrated() -> None:
+    """Refuse to work on a database that misses migrations (run after `connect`)."""
+    if await db.pending_migrations():
+        raise CommandError("the database needs migrating first: run `exchange migrate`")
+
+
 async def _check_ready(settings: Settings) -> None:
     await connect(settings)
     try:
-        from tortoise.migrations.executor import MigrationExecutor
-
-        apps = db.tortoise_config(settings.database_url)["apps"]
-        plan = await MigrationExecutor(db.connection(), apps).plan()
+        await ensure_migrated()
     finally:
         await db.close_db()
-    if plan:
-        raise CommandError("the database needs migrating first: run `exchange migrate`")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -196,6 +197,7 @@ async def _with_db(
 ) -> list[str]:
     await connect(settings)
     try:
+        await ensure_migrated()
         return await func(settings)
     finally:
         await db.close_db()
@@ -269,7 +271,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         path = cli_catalogue.readable_file(args.file)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    asyncio.run(_check_ready(settings))
 
     async def run(settings: Settings) -> list[str]:
         with path.open("rb") as source, cli_catalogue.progress_bar(stream_size(source)) as bar:
@@ -293,8 +294,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from exchange.services import catalogue
-
-    asyncio.run(_check_ready(settings))
 
     async def run(settings: Settings) -> list[str]:
         if not args.file:
@@ -342,6 +341,7 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     async def run(settings: Settings) -> int:
         await connect(settings)
         try:
+            await ensure_migrated()
             index = await matching.build_index()
             if args.batch is not None:
                 failed = cli_match.run_batch(

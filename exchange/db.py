@@ -30,15 +30,19 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     """The Tortoise config for a database URL, with our SQLite pragmas applied."""
     return {
         "connections": {"default": connection_config(database_url)},
-        "apps": {
-            APP_LABEL: {
-                "models": list(MODEL_MODULES),
-                "default_connection": "default",
-                "migrations": MIGRATIONS_MODULE,
-            }
-        },
+        "apps": apps_config(),
         "use_tz": True,
         "timezone": "UTC",
+    }
+
+
+def apps_config() -> dict[str, Any]:
+    return {
+        APP_LABEL: {
+            "models": list(MODEL_MODULES),
+            "default_connection": "default",
+            "migrations": MIGRATIONS_MODULE,
+        }
     }
 
 
@@ -101,7 +105,7 @@ async def ping() -> None:
     await connection().execute_query("SELECT 1")
 
 
-async def apply_migrations(database_url: str) -> list[str]:
+async def apply_migrations() -> list[str]:
     """Apply every migration not yet applied; return their names, in order.
 
     Expects `init_db` to have run. Each migration runs in its own transaction, so a
@@ -113,6 +117,11 @@ async def apply_migrations(database_url: str) -> list[str]:
         if event == "apply_done":
             applied.append(name)
 
-    apps = tortoise_config(database_url)["apps"]
-    await MigrationExecutor(connection(), apps).migrate(progress=record)
+    await MigrationExecutor(connection(), apps_config()).migrate(progress=record)
     return applied
+
+
+async def pending_migrations() -> list[str]:
+    """Names of the migrations not yet applied (expects `init_db` to have run)."""
+    plan = await MigrationExecutor(connection(), apps_config()).plan()
+    return [step.migration.name for step in plan if not step.backward]

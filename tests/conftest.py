@@ -43,7 +43,7 @@ async def database(database_url: str) -> AsyncIterator[str]:
             await db.connection().execute_script(
                 "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
             )
-        await db.apply_migrations(database_url)
+        await db.apply_migrations()
         yield database_url
     finally:
         await db.close_db()

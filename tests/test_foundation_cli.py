@@ -229,3 +229,26 @@ def test_demo_refuses_production(tmp_path: Path) -> None:
         EXCHANGE_SECRET_KEY="k" * 40,
     )
     assert_one_line_error(result, "`exchange demo` is for development")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [
+            "create-user",
+            "--email",
+            "a@example.org",
+            "--role",
+            "admin",
+            "--name",
+            "A",
+            "--password-stdin",
+        ],
+        ["worker", "--once"],
+        ["match", "--city", "lviv-ua", "--challenge", "mental-health-trauma", "--text", "x"],
+        ["export"],
+    ],
+)
+def test_commands_refuse_an_unmigrated_database(command: list[str], tmp_path: Path) -> None:
+    result = run_cli(*command, tmp_path=tmp_path, stdin="a long enough password\n")
+    assert_one_line_error(result, "run `exchange migrate`")

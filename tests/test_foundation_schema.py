@@ -24,7 +24,7 @@ async def database_columns(table: str) -> set[str]:
 
 
 async def test_migrations_leave_nothing_for_makemigrations(database: str) -> None:
-    apps_config = db.tortoise_config(database)["apps"]
+    apps_config = db.apps_config()
     assert Tortoise.apps is not None
     writers = await MigrationAutodetector(Tortoise.apps, apps_config).changes()
     pending = [op for writer in writers for op in writer.operations]

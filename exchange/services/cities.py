@@ -51,8 +51,29 @@ class DirectoryFilters:
     sort: str = "name"
 
 
+def clean_filters(filters: DirectoryFilters) -> DirectoryFilters:
+    """Drop filter values that cannot name anything (from an edited or stale URL)."""
+    regions = {region.value for region in Region}
+    return DirectoryFilters(
+        region=filters.region if filters.region in regions else "",
+        country=filters.country if _is_code(filters.country) else "",
+        challenge=filters.challenge if _fits_key(filters.challenge, 64) else "",
+        language=filters.language if _is_code(filters.language) else "",
+        sort=filters.sort if filters.sort in SORTS else "name",
+    )
+
+
+def _is_code(value: str) -> bool:
+    return len(value) == 2 and value.isascii() and value.isalpha()
+
+
+def _fits_key(value: str, max_length: int) -> bool:
+    return 0 < len(value) <= max_length and SLUG_RE.fullmatch(value) is not None
+
+
 async def list_cities(viewer: User | None, filters: DirectoryFilters, page: int) -> Page[City]:
     """The public city directory; each city comes with its languages fetched."""
+    filters = clean_filters(filters)
     cities: QuerySet[City] = City.all()
     if filters.region:
         cities = cities.filter(region=filters.region)
@@ -79,7 +100,7 @@ async def list_cities(viewer: User | None, filters: DirectoryFilters, page: int)
 
 
 async def access_city(viewer: User | None, key: str) -> City:
-    city = await City.get_or_none(key=key)
+    city = await City.get_or_none(key=key) if _fits_key(key, 80) else None
     if city is None:
         raise NotFound
     return city
@@ -361,7 +382,7 @@ async def list_challenges(viewer: User | None, page: int) -> Page[Challenge]:
 
 
 async def access_challenge(viewer: User | None, slug: str) -> Challenge:
-    challenge = await Challenge.get_or_none(slug=slug)
+    challenge = await Challenge.get_or_none(slug=slug) if _fits_key(slug, 64) else None
     if challenge is None:
         raise NotFound
     return challenge
@@ -372,22 +393,29 @@ class ChallengeView:
     challenge: Challenge
     related: list[Challenge]
     practices: Page[Practice]
-    city_count: int
+    cities: Page[City]
     can_edit: bool
 
+    @property
+    def city_count(self) -> int:
+        return self.cities.total
 
-async def challenge_page(viewer: User | None, slug: str, page: int) -> ChallengeView:
-    """A term with its published practices (and their cities)."""
+
+async def challenge_page(
+    viewer: User | None, slug: str, page: int, cities_page: int = 1
+) -> ChallengeView:
+    """A term with its published practices and the cities that have them, each paged on
+    its own."""
     challenge = await access_challenge(viewer, slug)
     practices = Practice.filter(
         status=PracticeStatus.PUBLISHED, challenge_links__challenge_id=challenge.id
-    ).select_related("city")
-    city_count = await City.filter(id__in=Subquery(practices.values("city_id"))).count()
+    )
+    cities = City.filter(id__in=Subquery(practices.values("city_id")))
     return ChallengeView(
         challenge=challenge,
         related=await _related(challenge),
-        practices=await paginate(practices.order_by("title", "id"), page),
-        city_count=city_count,
+        practices=await paginate(practices.select_related("city").order_by("title", "id"), page),
+        cities=await paginate(cities.order_by("name", "id"), cities_page),
         can_edit=permissions.can_edit_taxonomy(viewer),
     )
 
@@ -458,6 +486,12 @@ async def challenge_options() -> list[tuple[str, str]]:
     """(slug, name) of every term, in taxonomy order, for filters and forms."""
     rows = await Challenge.all().order_by("position", "slug").values_list("slug", "name")
     return [(str(slug), str(name)) for slug, name in rows]
+
+
+async def city_choices() -> list[tuple[str, str]]:
+    """(key, name) of every city, by name, for forms."""
+    rows = await City.all().order_by("name", "id").values_list("key", "name")
+    return [(str(key), str(name)) for key, name in rows]
 
 
 def region_values() -> list[str]:

@@ -364,8 +364,8 @@ ENDPOINTS = (
 
 
 def _starlette_path(path: str) -> str:
-    return path.replace("{request_id}", "{request_id:int}").replace(
-        "{invitation_id}", "{invitation_id:int}"
+    return path.replace("{request_id}", "{request_id:id}").replace(
+        "{invitation_id}", "{invitation_id:id}"
     )
 
 

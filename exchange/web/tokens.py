@@ -51,5 +51,5 @@ async def token_revoke(request: Request) -> Response:
 
 routes = [
     Route("/settings/tokens", token_page, methods=["GET", "POST"], name="tokens"),
-    Route("/settings/tokens/{token_id:int}/revoke", token_revoke, methods=["POST"]),
+    Route("/settings/tokens/{token_id:id}/revoke", token_revoke, methods=["POST"]),
 ]
