@@ -33,7 +33,7 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 # Compile the message catalogues (the .mo files are build output, not kept in git).
 translations: $(foreach l,$(LOCALES),exchange/locale/$(l)/LC_MESSAGES/messages.mo)
 
-exchange/locale/%/LC_MESSAGES/messages.mo: exchange/locale/%/LC_MESSAGES/messages.po | $(BIN)/python
+exchange/locale/%/LC_MESSAGES/messages.mo: exchange/locale/%/LC_MESSAGES/messages.po | $(VENV)/.run-deps
 	$(PYBABEL) -q compile -d exchange/locale -D messages -l $*
 
 # Re-extract every translatable string and merge it into the catalogues.

@@ -7,6 +7,8 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_date, format_time
 from babel.dates import format_datetime as babel_format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -29,18 +31,32 @@ def environment() -> Environment:
         i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.filters["datetime"] = format_local_datetime
+    env.filters["language_name"] = language_name
     env.globals["current_locale"] = i18n.current_locale
     return env
 
 
-def format_local_datetime(
-    value: datetime | None, timezone: str = "UTC", fmt: str = "medium"
-) -> str:
-    """A UTC datetime shown in the reader's zone and locale."""
+def format_local_datetime(value: datetime | None, timezone: str = "UTC", fmt: str = "") -> str:
+    """A UTC datetime shown in the reader's zone and locale, naming the zone.
+
+    Officials in different zones read the same page, so a time without its zone would
+    mislead someone. `fmt` may name a Babel format ("short", "medium") to override.
+    """
     if value is None:
         return ""
     local = value.astimezone(ZoneInfo(timezone))
-    return babel_format_datetime(local, format=fmt, locale=i18n.current_locale())
+    locale = i18n.current_locale()
+    if fmt:
+        return babel_format_datetime(local, format=fmt, locale=locale)
+    day = format_date(local, format="medium", locale=locale)
+    time = format_time(local, format="short", locale=locale)
+    return f"{day}, {time} ({timezone.replace('_', ' ')})"
+
+
+def language_name(code: str) -> str:
+    """An ISO 639-1 code as the language's name in the reader's locale ("fr" → "French")."""
+    names = Locale.parse(i18n.current_locale()).languages
+    return str(names.get(code, code))
 
 
 def render_template(name: str, context: dict[str, object]) -> str:

@@ -40,14 +40,6 @@ class User(Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in (Role.STAFF, Role.ADMIN)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
 
 class UserSession(Model):
     """A signed-in browser. The cookie holds a random id, and only its SHA-256 is stored."""

@@ -45,5 +45,7 @@ async def paginate(
 ) -> Page[Any]:
     """One page of `queryset`, which must already be ordered (ties broken by id)."""
     total = await queryset.count()
+    # A page past the end (an old bookmark, a list that shrank) shows the last page.
+    number = min(number, max(1, -(-total // per_page)))
     items = await queryset.offset((number - 1) * per_page).limit(per_page)
     return Page(items=list(items), number=number, per_page=per_page, total=total)

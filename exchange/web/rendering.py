@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from exchange import i18n
+from exchange.services import permissions
 from exchange.templating import render_template
 
 FLASH_COOKIE = "exchange_flash"
@@ -33,6 +34,9 @@ def base_context(request: Request) -> dict[str, Any]:
     return {
         "request": request,
         "user": user,
+        # Navigation asks the same predicates as the services, never the role directly.
+        "is_staff": permissions.is_staff(user),
+        "is_admin": permissions.is_admin(user),
         "csrf_token": state.get("csrf_token", ""),
         "flashes": read_flashes(request),
         "locale": i18n.current_locale(),
