@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from tortoise.exceptions import ValidationError
 
 from exchange import db
-from exchange.services import brokering, outbox
+from exchange.services import brokering, housekeeping, outbox
 from exchange.services.permissions import NotFound, PermissionDenied
 from exchange.settings import Settings, load_settings
 from exchange.web import accounts, admin, api, cities, errors, library, matching, pages, tokens
@@ -60,10 +60,14 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             if settings.run_mail_sender
             else None
         )
-        expiry = (
-            asyncio.create_task(brokering.run_expiry(settings, stop))
+        # The same switch as the mail sender: tests and `exchange worker` setups turn both off.
+        chores = (
+            [
+                asyncio.create_task(brokering.run_expiry(settings, stop)),
+                asyncio.create_task(housekeeping.run_housekeeping(settings, stop)),
+            ]
             if settings.run_mail_sender
-            else None
+            else []
         )
         try:
             yield
@@ -71,8 +75,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             stop.set()
             if sender is not None:
                 await sender
-            if expiry is not None:
-                await expiry
+            await asyncio.gather(*chores)
             if manage_db:
                 await db.close_db()
 

@@ -239,13 +239,18 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from exchange.services import brokering, outbox
+    from exchange.services import brokering, housekeeping, outbox
 
     async def work(settings: Settings) -> list[str]:
         if args.once:
             expired = await brokering.expire_invitations(settings)
             sent = await outbox.send_due(settings, outbox.sender_id())
-            return [f"Expired {expired} peer invitation(s).", f"Sent {sent} message(s)."]
+            purged = await housekeeping.purge_stale(settings)
+            return [
+                f"Expired {expired} peer invitation(s).",
+                f"Sent {sent} message(s).",
+                f"Removed {purged} stale row(s).",
+            ]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -254,6 +259,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         await asyncio.gather(
             outbox.run_sender(settings, stop, poll_seconds=args.interval),
             brokering.run_expiry(settings, stop),
+            housekeeping.run_housekeeping(settings, stop),
         )
         return ["Stopped."]
 

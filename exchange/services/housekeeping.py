@@ -1,0 +1,55 @@
+"""Removing rows that have done their job: stale sign-in counters, ended sessions, dead links.
+
+Nothing here is history anyone reads (the audit log keeps that); these rows only slow
+lookups and, for sessions and links, would be one more thing to guard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from tortoise.expressions import Q
+
+from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, UserSession
+from exchange.settings import Settings
+
+log = logging.getLogger("exchange.housekeeping")
+
+# Longer than any window that counts these rows (throttling: 15 min, resets: 1 hour).
+ATTEMPT_RETENTION = timedelta(days=1)
+# Dead links are kept a while so "this link no longer works" stays true, not "unknown".
+LINK_RETENTION = timedelta(days=30)
+
+
+async def purge_stale(settings: Settings, now: datetime | None = None) -> int:
+    """Delete what can no longer matter; return how many rows went."""
+    now = now or datetime.now(UTC)
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    absolute = timedelta(hours=settings.session_absolute_hours)
+    removed = await LoginAttempt.filter(created_at__lt=now - ATTEMPT_RETENTION).delete()
+    removed += await UserSession.filter(
+        Q(last_seen_at__lt=now - idle) | Q(created_at__lt=now - absolute)
+    ).delete()
+    removed += await PasswordReset.filter(expires_at__lt=now - LINK_RETENTION).delete()
+    removed += await Invitation.filter(
+        accepted_at__isnull=True, expires_at__lt=now - LINK_RETENTION
+    ).delete()
+    return removed
+
+
+async def run_housekeeping(
+    settings: Settings, stop: asyncio.Event, interval: float = 3600.0
+) -> None:
+    """Purge every `interval` seconds until `stop` is set. Safe with several runners."""
+    while not stop.is_set():
+        try:
+            removed = await purge_stale(settings)
+            if removed:
+                log.info("Removed %s stale rows", removed)
+        except Exception:  # keep the loop alive through a database hiccup
+            log.exception("Housekeeping failed; retrying later")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
