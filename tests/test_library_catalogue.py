@@ -13,7 +13,7 @@ import pytest
 from conftest import empty_tables
 
 from exchange.models.cities import City, CityLanguage, Practice, PracticeStatus
-from exchange.services import catalogue, catalogue_version
+from exchange.services import catalogue, catalogue_version, json_stream
 from exchange.services.catalogue import CatalogueError
 
 from library_data import (
@@ -125,8 +125,11 @@ async def test_a_failure_while_writing_rolls_everything_back(terms: None) -> Non
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[]", "not valid JSON: line 1: expected the file to be a JSON object"),
-        ('{"cities": [\n{"key": "a",}\n]}', "not valid JSON: line 2: "),
+        ("[]", "not valid JSON: line 1, column 1: expected the file to be a JSON object"),
+        ('{"cities": [\n{"key": "a",}\n]}', "not valid JSON: line 2, column 13: Expecting"),
+        ("", "not valid JSON: line 1, column 1: the file is empty"),
+        ("name,country\nLyon,FR\n", "not valid JSON: line 1, column 1: Expecting value"),
+        ('{\n  "cities": []\n  "practices": []\n}', "not valid JSON: line 3, column 3: expected"),
         ('{"cities": {}}', "cities: must be a list"),
         ('{"cities": [1]}', "cities[0]: must be an object"),
     ],
@@ -320,6 +323,33 @@ async def test_the_import_command_prints_every_problem_and_changes_nothing(
     code, _out, err = await run_cli(database_url, tmp_path, "import", str(tmp_path / "nope"))
     assert code == 1
     assert err.strip() == f"exchange: error: no such file: {tmp_path / 'nope'}"
+
+
+async def test_the_import_command_says_where_a_broken_file_stops_being_json(
+    terms: None, database_url: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"cities": [\n  {"key": "lyon-fr",\n   "name": "Lyon"\n  ]\n}', "utf-8")
+    code, _out, err = await run_cli(database_url, tmp_path, "import", str(broken))
+    assert code == 1
+    assert "not valid JSON: line 4, column 3: Expecting ',' delimiter" in err
+    assert "JSON object" not in err
+
+
+async def test_line_and_column_stay_right_across_the_reading_window(
+    terms: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reader refills its window in chunks; a tiny chunk crosses lines and columns.
+    monkeypatch.setattr(json_stream, "CHUNK_BYTES", 3)
+    good = json.dumps({"cities": [city_entry(f"city-{n}") for n in range(5)]}, indent=2)
+    where = good.index('"city-3"')
+    broken = good[:where] + "#" + good[where:]
+    with pytest.raises(json.JSONDecodeError) as reference:
+        json.loads(broken)
+    line, column = reference.value.lineno, reference.value.colno
+    assert await problems_of(broken) == [
+        f"not valid JSON: line {line}, column {column}: Expecting value"
+    ]
 
 
 async def test_a_catalogue_error_names_how_many_problems(terms: None) -> None:

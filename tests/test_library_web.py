@@ -8,10 +8,12 @@ import re
 
 import httpx
 import pytest
+from starlette.requests import Request
 
 from exchange.models.accounts import Role
 from exchange.models.cities import Challenge, City, CityLanguage, Practice, PracticeStatus, Region
 from exchange.services import catalogue_version
+from exchange.web.rendering import page_url
 
 from library_data import city_entry, make_city, make_practice, practice_entry, taxonomy
 from support import make_user, post_form, sign_in
@@ -164,6 +166,33 @@ async def test_the_city_form_shows_each_error_next_to_its_field(
         assert f'id="error-{field}"' in response.text, field
     assert "Unknown language code &#39;xx&#39;" in response.text
     assert (await City.get(key="lyon-fr")).name == "Lyon"
+
+
+async def test_the_city_form_says_a_huge_number_is_too_large_and_names_every_bad_language(
+    client: httpx.AsyncClient, cities: dict[str, City]
+) -> None:
+    await sign_in(client, "lyon@example.org")
+    response = await post_form(
+        client,
+        "/cities/lyon-fr/edit",
+        {
+            "name": "Lyon",
+            "country": "FR",
+            "region": "europe",
+            "population": "1" * 40,
+            "languages": "english, fr, zz",
+            "timezone": "Europe/Paris",
+            "mentoring_capacity": "1",
+            "profile": "",
+        },
+    )
+    assert response.status_code == 400
+    errors = dict(re.findall(r'<p class="error" id="error-([a-z_]+)">([^<]*)</p>', response.text))
+    assert errors["population"] == "Is too large: the most allowed is 2,000,000,000"
+    assert errors["languages"] == (
+        "Unknown language codes &#39;english&#39;, &#39;zz&#39; (ISO 639-1, like &#39;en&#39;)"
+    )
+    assert (await City.get(key="lyon-fr")).population == 520000
 
 
 async def test_officials_create_and_edit_practices_of_their_city(
@@ -327,6 +356,44 @@ async def test_staff_import_a_catalogue_through_the_upload_page(
     assert not await City.filter(key="faro-pt").exists()
 
 
+async def test_the_import_page_links_the_format_guide_served_by_the_app(
+    client: httpx.AsyncClient, cities: dict[str, City]
+) -> None:
+    await sign_in(client, "staff@example.org")
+    page = await client.get("/import")
+    assert 'href="/import/format"' in page.text
+    guide = await client.get("/import/format")
+    assert guide.status_code == 200
+    assert "<h1>The catalogue format</h1>" in guide.text
+    # The document's tables become HTML tables; its code stays code.
+    assert (
+        "<th>field</th>" in guide.text and "<td><code>mentoring_capacity</code></td>" in guide.text
+    )
+    assert "| field |" not in guide.text
+    client.cookies.clear()
+    await sign_in(client, "lyon@example.org")
+    assert (await client.get("/import/format")).status_code == 403
+
+
+async def test_the_import_page_counts_the_problems_once_and_says_where_json_breaks(
+    client: httpx.AsyncClient, cities: dict[str, City]
+) -> None:
+    await sign_in(client, "staff@example.org")
+    token = client.cookies.get("exchange_csrf")
+    bad = {"cities": [city_entry("faro-pt", country="QQ"), city_entry("ovar-pt", region="x")]}
+    response = await client.post("/import", data={"csrf_token": token}, files=catalogue_upload(bad))
+    assert response.status_code == 400
+    assert "The file has 2 problems; nothing was imported." in response.text
+    assert response.text.count("2 problem") == 1
+    assert 'id="error-file"' in response.text
+
+    broken = {"file": ("c.json", b'{"cities": [\n  {"key": "x"\n]}', "application/json")}
+    response = await client.post("/import", data={"csrf_token": token}, files=broken)
+    assert response.status_code == 400
+    assert "not valid JSON: line 3, column 1: Expecting" in response.text
+    assert "expected the file to be a JSON object" not in response.text
+
+
 async def test_the_demo_catalogue_lists_manchester_among_others(
     client: httpx.AsyncClient, settings: object
 ) -> None:
@@ -375,6 +442,34 @@ async def test_the_challenge_page_lists_its_cities_by_name_on_pages_of_their_own
     assert "Town practice 29" in second.text and "Mediators" not in second.text
     assert 'href="/challenges/community-engagement?page=1&amp;cities_page=2"' in second.text
     assert 'href="/challenges/community-engagement?page=2&amp;cities_page=1"' in second.text
+
+
+def test_page_links_change_only_their_own_page_parameter() -> None:
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/challenges/online-harms",
+            "query_string": b"page=3&cities_page=2&q=x",
+            "headers": [(b"host", b"exchange.test")],
+        }
+    )
+    assert page_url(request, 4) == "/challenges/online-harms?page=4&cities_page=2&q=x"
+    assert page_url(request, 1, "cities_page") == (
+        "/challenges/online-harms?page=3&cities_page=1&q=x"
+    )
+
+
+async def test_the_challenge_page_names_each_of_its_two_paginations(
+    client: httpx.AsyncClient, cities: dict[str, City]
+) -> None:
+    for n in range(30):
+        town = await make_city(f"town{n:02d}-fr", name=f"Town {n:02d}")
+        await make_practice(town, f"Town practice {n:02d}")
+    page = await client.get("/challenges/community-engagement?page=2&cities_page=2")
+    assert '<nav class="pagination" aria-label="Pages of cities">' in page.text
+    assert '<nav class="pagination" aria-label="Pages of practices">' in page.text
+    assert page.text.count('class="pagination"') == 2
 
 
 async def test_the_challenge_page_says_when_no_city_has_a_practice(

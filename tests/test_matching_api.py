@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from exchange.models.cities import City
-from exchange.models.matching import PersonalAccessToken
+from exchange.models.matching import MatchRequest, PeerInvitation, PersonalAccessToken
 from exchange.services import outbox, tokens
 from exchange.settings import Settings
 from exchange.web import api
@@ -296,3 +296,67 @@ async def test_unknown_language_codes_are_refused(
     assert response.status_code == 422
     assert "zz" in response.json()["error"]["fields"]["languages"]
     assert "uk" not in response.json()["error"]["fields"]["languages"]
+
+
+async def test_every_field_of_the_wrong_type_is_reported_at_once(
+    client: httpx.AsyncClient, script: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    lviv = await token_for(client, catalogue.lviv.email)
+    response = await script.post(
+        "/api/v1/requests",
+        json={**NEW_REQUEST, "description": 123, "peers_wanted": "2", "languages": "en"},
+        headers=bearer(lviv),
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"] == {
+        "description": "Give a string.",
+        "peers_wanted": "Give a whole number.",
+        "languages": "Give a list of strings.",
+    }
+    assert await MatchRequest.all().count() == 0
+
+
+async def test_unknown_fields_are_refused_by_every_write_endpoint(
+    client: httpx.AsyncClient, script: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    lviv = await token_for(client, catalogue.lviv.email)
+    manchester = await token_for(client, catalogue.manchester.email)
+
+    def unknown(response: httpx.Response) -> set[str]:
+        assert response.status_code == 422, response.text
+        return set(response.json()["error"]["fields"])
+
+    typo = {**NEW_REQUEST, "peers_wated": 2, "priority": "high"}
+    refused = await script.post("/api/v1/requests", json=typo, headers=bearer(lviv))
+    assert unknown(refused) == {"peers_wated", "priority"}
+    assert "peers_wanted" in refused.json()["error"]["fields"]["peers_wated"]
+    assert await MatchRequest.all().count() == 0
+
+    created = await script.post("/api/v1/requests", json=NEW_REQUEST, headers=bearer(lviv))
+    request_id = created.json()["id"]
+    invitations = f"/api/v1/requests/{request_id}/invitations"
+    refused = await script.post(
+        invitations, json={"city": "manchester-gb", "note": "hi"}, headers=bearer(lviv)
+    )
+    assert unknown(refused) == {"note"}
+    assert await PeerInvitation.all().count() == 0
+
+    invited = await script.post(invitations, json={"city": "manchester-gb"}, headers=bearer(lviv))
+    answer = f"/api/v1/invitations/{invited.json()['id']}/answer"
+    refused = await script.post(
+        answer, json={"answer": "accept", "comment": "Glad to"}, headers=bearer(manchester)
+    )
+    assert unknown(refused) == {"comment"}
+    refused = await script.post(
+        answer, json={"answer": 1, "reason": ["busy"]}, headers=bearer(manchester)
+    )
+    assert unknown(refused) == {"answer", "reason"}
+    assert (await PeerInvitation.get(id=invited.json()["id"])).status.value == "pending"
+
+
+async def test_the_openapi_document_says_request_bodies_take_no_other_fields(
+    client: httpx.AsyncClient,
+) -> None:
+    schemas = (await client.get("/api/v1/openapi.json")).json()["components"]["schemas"]
+    for name in ("NewMatchRequest", "NewInvitation", "Answer"):
+        assert schemas[name]["additionalProperties"] is False, name

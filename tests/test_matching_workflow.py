@@ -26,7 +26,7 @@ from exchange.models.matching import (
     RequestEvent,
     RequestStatus,
 )
-from exchange.services import brokering, matching, outbox, permissions
+from exchange.services import brokering, labels, matching, outbox, permissions
 from exchange.settings import Settings
 from exchange.web import matching as web_matching
 from exchange.web import options as web_options
@@ -411,6 +411,60 @@ async def accepted_exchange(client: httpx.AsyncClient, catalogue: Catalogue) -> 
     await switch(client, catalogue.manchester)
     await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
     return await Exchange.get(request_id=request_id)
+
+
+async def test_a_partly_matched_request_shows_its_progress_everywhere(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    request_id = await file_request(client, catalogue.lviv, peers_wanted="2")
+    await invite(client, request_id, "manchester-gb")
+    await invite(client, request_id, "nice-fr")
+    await switch(client, catalogue.manchester)
+    accepted = await invitation_for(request_id, "manchester-gb")
+    await post_form(client, f"/peer-invitations/{accepted.id}", {"answer": "accept"})
+    await switch(client, catalogue.nice)
+    declined = await invitation_for(request_id, "nice-fr")
+    await post_form(client, f"/peer-invitations/{declined.id}", {"answer": "decline"})
+    # Nothing is pending, so the stored status is "open" again; the pages say how far.
+    assert (await MatchRequest.get(id=request_id)).status == RequestStatus.OPEN
+    progress = "Open — 1 of 2 peers matched"
+
+    await switch(client, catalogue.lviv)
+    assert progress in (await client.get(f"/requests/{request_id}")).text
+    assert progress in (await client.get("/requests")).text
+    await switch(client, catalogue.staff)
+    assert progress in (await client.get("/brokering")).text
+
+
+def test_request_progress_labels() -> None:
+    assert labels.request_progress_label("open", 0, 2) == "Open"
+    assert labels.request_progress_label("inviting", 1, 3) == "Inviting — 1 of 3 peers matched"
+    assert labels.request_progress_label("matched", 2, 2) == "Matched"
+    assert labels.request_progress_label("closed", 1, 2) == "Closed"
+
+
+async def test_accepting_leads_to_the_exchange_and_its_rating_says_which_end_is_good(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    exchange = await accepted_exchange(client, catalogue)
+    invitation = await invitation_for(exchange.request_id, "manchester-gb")  # type: ignore[attr-defined]
+    answered = await client.get(f"/peer-invitations/{invitation.id}")
+    assert f'<a href="/exchanges/{exchange.id}">Go to the exchange</a>' in answered.text
+
+    await switch(client, catalogue.lviv)
+    detail = await client.get(f"/requests/{exchange.request_id}")  # type: ignore[attr-defined]
+    invitations = detail.text.split('id="invitations-heading"', 1)[1].split("</section>", 1)[0]
+    assert f'<a href="/exchanges/{exchange.id}">See the exchange</a>' in invitations
+
+    page = await client.get(f"/exchanges/{exchange.id}")
+    assert "How useful was the exchange? (5 is best)" in page.text
+    assert '<option value="5">5 — very useful</option>' in page.text
+    assert '<option value="1">1 — not useful</option>' in page.text
+    bad = await post_form(
+        client, f"/exchanges/{exchange.id}", {"rating": "4", "learned": "x" * 10_001}
+    )
+    assert bad.status_code == 400
+    assert '<option value="4" selected>4 — useful</option>' in bad.text
 
 
 async def test_feedback_given_is_never_overwritten(

@@ -29,23 +29,28 @@ ALLOWED_TAGS = frozenset(
         "h6",
     }
 )
+TABLE_TAGS = frozenset({"table", "thead", "tbody", "tr", "th", "td"})
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
 @cache
-def _parser() -> MarkdownIt:
+def _parser(tables: bool) -> MarkdownIt:
     # Raw HTML in the source stays text. Images are dropped by the cleaner: they would
     # load from other hosts.
-    return MarkdownIt("commonmark", {"html": False})
+    parser = MarkdownIt("commonmark", {"html": False})
+    return parser.enable("table") if tables else parser
 
 
-def render_markdown(source: str) -> Markup:
-    """HTML for `source`, cleaned with an allow-list even though raw HTML is already off."""
-    html = _parser().render(source or "")
+def render_markdown(source: str, *, tables: bool = False) -> Markup:
+    """HTML for `source`, cleaned with an allow-list even though raw HTML is already off.
+
+    `tables` also renders pipe tables, which the project's own documents use.
+    """
+    html = _parser(tables).render(source or "")
     cleaned = nh3.clean(
         html,
-        tags=set(ALLOWED_TAGS),
+        tags=set(ALLOWED_TAGS | TABLE_TAGS) if tables else set(ALLOWED_TAGS),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
         link_rel="nofollow noopener noreferrer",

@@ -965,10 +965,19 @@ class MatchIndex:
         """The bit of a challenge in the practice masks."""
         return 1 << self._slug_index[slug]
 
+    def concept_slug(self, term: str) -> str:
+        """The challenge of a concept term (as `query_terms` spells it)."""
+        return self._concepts[int(term.removeprefix(_CONCEPT_PREFIX))].slug
+
     def doc_terms(self, doc: int, practice: PracticeDoc) -> set[str]:
         """Re-derive a practice's terms; only done for the few candidates shown."""
         text = practice_text(practice, 1)
         return set(text_features(text, self._matcher, language=self.doc_language(doc)).terms)
+
+
+def _is_concept(term: QueryTerm) -> bool:
+    """True for a lexicon concept found in the request, False for one of its own words."""
+    return term.variants[0].startswith(_CONCEPT_PREFIX)
 
 
 def _check_unique_keys(cities: Sequence[CityProfile]) -> None:
@@ -1255,17 +1264,16 @@ class _Explainer:
         self.doc_scores = doc_scores
 
     def reasons(self, city: int, signals: Mapping[str, float]) -> tuple[Reason, ...]:
-        reasons = self._practice_reasons(city)
-        text_reason = self._text_reason(city, signals["text"])
-        if text_reason is not None:
-            reasons.append(text_reason)
+        reasons, named = self._practice_reasons(city)
+        reasons.extend(self._text_reasons(city, signals["text"], named))
         reasons.extend(self._context_reasons(city, signals))
         return tuple(reasons)
 
     # -- practices
 
-    def _practice_reasons(self, city: int) -> list[Reason]:
-        """Name the practices that cover the wanted challenges, best evidence first."""
+    def _practice_reasons(self, city: int) -> tuple[list[Reason], set[tuple[int, str]]]:
+        """Name the practices that cover the wanted challenges, best evidence first; also
+        the (practice, challenge) pairs the reasons name."""
         declared: dict[int, list[str]] = {}
         described: dict[int, list[str]] = {}
         related_notes: dict[int, tuple[str, str]] = {}
@@ -1279,14 +1287,16 @@ class _Explainer:
             if related is not None:
                 doc, related_slug = related
                 related_notes.setdefault(doc, (related_slug, slug))
-        reasons = [self._addresses(doc, slugs) for doc, slugs in declared.items()]
-        reasons += [self._describes(doc, slugs) for doc, slugs in described.items()]
+        reasons = [(doc, slugs, self._addresses(doc, slugs)) for doc, slugs in declared.items()]
+        reasons += [(doc, slugs, self._describes(doc, slugs)) for doc, slugs in described.items()]
         reasons += [
-            self._addresses_related(doc, pair)
+            (doc, [], self._addresses_related(doc, pair))
             for doc, pair in related_notes.items()
             if doc not in declared and doc not in described
         ]
-        return reasons[:_MAX_PRACTICE_REASONS]
+        shown = reasons[:_MAX_PRACTICE_REASONS]
+        named = {(doc, slug) for doc, slugs, _reason in shown for slug in slugs}
+        return [reason for _doc, _slugs, reason in shown], named
 
     def _ranked_docs(self, city: int) -> list[int]:
         """The city's practices, strongest text match first, then newest, then title."""
@@ -1378,23 +1388,52 @@ class _Explainer:
 
     # -- description text
 
-    def _text_reason(self, city: int, text_signal: float) -> Reason | None:
+    def _text_reasons(
+        self, city: int, text_signal: float, named: set[tuple[int, str]]
+    ) -> list[Reason]:
+        """The practice that best matches the description, and why, in honest words.
+
+        Only words the practice itself uses (stemmed, or read in the pivot language) are
+        quoted as matching. A match through the lexicon (the request says "bombing", the
+        practice "terror attack") names the challenge both texts are about instead, unless
+        a practice reason already says that practice covers it.
+        """
         if not self.terms or text_signal < _MIN_TEXT_FOR_REASON or self.doc_scores.size == 0:
-            return None
+            return []
         docs = self.index.doc_range(city)
         best = max(docs, key=lambda d: (float(self.doc_scores[d]), -d))
         practice = self._practice(best)
         practice_terms = self.index.doc_terms(best, practice)
-        matched = list(
-            dict.fromkeys(t.surface for t in self.terms if practice_terms.intersection(t.variants))
+        found = [t for t in self.terms if practice_terms.intersection(t.variants)]
+        words = list(dict.fromkeys(t.surface for t in found if not _is_concept(t)))
+        slugs = dict.fromkeys(
+            self.index.concept_slug(t.variants[0]) for t in found if _is_concept(t)
         )
-        if not matched:
-            return None
-        return Reason(
-            "practice_text",
-            _("Practice '%(title)s' matches your description: %(words)s"),
-            {"title": practice.title, "words": ", ".join(matched[:_MAX_MATCHED_WORDS])},
-        )
+        reasons: list[Reason] = []
+        if words:
+            reasons.append(
+                Reason(
+                    "practice_text",
+                    _("Practice '%(title)s' matches your description: %(words)s"),
+                    {"title": practice.title, "words": ", ".join(words[:_MAX_MATCHED_WORDS])},
+                )
+            )
+        themes = [slug for slug in slugs if (best, slug) not in named]
+        if themes:
+            reasons.append(
+                Reason(
+                    "practice_text_theme",
+                    _(
+                        "Practice '%(title)s' deals with %(challenges)s "
+                        "as described in your request"
+                    ),
+                    {
+                        "title": practice.title,
+                        "challenges": _join([self._challenge_name(s) for s in themes]),
+                    },
+                )
+            )
+        return reasons
 
     # -- context
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -228,6 +229,33 @@ async def list_requests(user: User, page: int, status: str = "") -> Page[MatchRe
 
 
 @dataclass(frozen=True)
+class RequestRow:
+    """A request as a list shows it: with how many of its wanted peers have accepted."""
+
+    request: MatchRequest
+    accepted: int
+
+
+async def list_request_rows(user: User, page: int, status: str = "") -> Page[RequestRow]:
+    """`list_requests`, each with its count of accepted peers (the list shows progress)."""
+    requests = await list_requests(user, page, status)
+    accepted = await _accepted_counts([r.id for r in requests.items])
+    return Page(
+        items=[RequestRow(request=r, accepted=accepted.get(r.id, 0)) for r in requests.items],
+        number=requests.number,
+        per_page=requests.per_page,
+        total=requests.total,
+    )
+
+
+async def _accepted_counts(request_ids: list[int]) -> dict[int, int]:
+    rows = await PeerInvitation.filter(
+        request_id__in=request_ids, status=InvitationStatus.ACCEPTED
+    ).values_list("request_id", flat=True)
+    return dict(Counter(int(str(request_id)) for request_id in rows))
+
+
+@dataclass(frozen=True)
 class CandidateView:
     """A ranked peer as pages and the API show it."""
 
@@ -247,6 +275,17 @@ class RequestDetail:
     can_manage: bool
     invitations_left: int
     challenge_names: dict[str, str]
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for i in self.invitations if i.status == InvitationStatus.ACCEPTED)
+
+    def exchange_for(self, invitation: PeerInvitation) -> Exchange | None:
+        """The exchange an accepted invitation started, if there is one."""
+        return next(
+            (e for e in self.exchanges if e.invitation_id == invitation.id),  # type: ignore[attr-defined]
+            None,
+        )
 
 
 async def request_detail(user: User, request_id: int) -> RequestDetail:
@@ -503,16 +542,22 @@ class InvitationDetail:
     invitation: PeerInvitation
     challenge_names: dict[str, str]
     can_answer: bool
+    # The exchange the invitation started, once accepted.
+    exchange: Exchange | None = None
 
 
 async def invitation_detail(user: User, invitation_id: int) -> InvitationDetail:
     """An invitation with what its page shows, and whether the user may answer it now."""
     invitation = await access_invitation(user, invitation_id)
+    exchange = None
+    if invitation.status == InvitationStatus.ACCEPTED:
+        exchange = await Exchange.get_or_none(invitation_id=invitation.id)
     return InvitationDetail(
         invitation=invitation,
         challenge_names=await challenge_names(invitation.request.challenges),
         can_answer=permissions.can_answer_peer_invitation(user, invitation)
         and invitation.status == InvitationStatus.PENDING,
+        exchange=exchange,
     )
 
 

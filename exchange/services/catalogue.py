@@ -13,6 +13,8 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 from typing import IO, Any, TextIO
 
 from tortoise.transactions import in_transaction
@@ -38,6 +40,7 @@ from exchange.services.library_rules import (
     unknown_fields,
 )
 
+FORMAT_GUIDE = Path(__file__).resolve().parents[2] / "docs" / "catalogue-format.md"
 SECTIONS = ("cities", "practices")
 BATCH_SIZE = 2000
 QUERY_CHUNK = 500
@@ -75,6 +78,20 @@ class ImportReport:
             "pu": self.practices_updated,
             "ps": self.practices_unchanged,
         }
+
+
+def format_guide(user: User) -> str:
+    """The catalogue format guide (Markdown) for the import page, without its title."""
+    permissions.require(permissions.can_import_catalogue(user))
+    return _guide_body()
+
+
+@cache
+def _guide_body() -> str:
+    lines = FORMAT_GUIDE.read_text(encoding="utf-8").splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return "\n".join(lines).strip() + "\n"
 
 
 async def import_upload(user: User, source: IO[bytes]) -> ImportReport:

@@ -244,12 +244,25 @@ def _form_checker() -> tuple[Checker, Any]:
     return checker, fail
 
 
+# Beyond this many digits a number is out of every range; its exact value no longer matters.
+MAX_FORM_DIGITS = 30
+
+
 def _number(raw: str) -> int | str | None:
-    """A form number: None when blank, the text itself (rejected by the rules) when odd."""
+    """A form number: None when blank, the text itself (rejected by the rules) when odd.
+
+    Any run of digits is a number, however long, so that the rules can say it is too large.
+    """
     text = raw.strip()
     if not text:
         return None
-    return int(text) if re.fullmatch(r"-?\d{1,12}", text) else text
+    match = re.fullmatch(r"([-+]?)(\d+)", text)
+    if match is None:
+        return text
+    sign, digits = match.groups()
+    digits = digits.lstrip("0") or "0"
+    value = int(digits) if len(digits) <= MAX_FORM_DIGITS else 10**MAX_FORM_DIGITS
+    return -value if sign == "-" else value
 
 
 async def check_update_city(user: User, key: str, form: CityInput) -> City:

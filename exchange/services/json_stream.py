@@ -22,11 +22,13 @@ WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
 class JSONStreamError(Exception):
-    """The file is not JSON, or not a JSON object; `line` says where it went wrong."""
+    """The file is not JSON, or not a JSON object; `line` and `column` (both from 1) say
+    where it went wrong."""
 
-    def __init__(self, message: str, line: int) -> None:
-        super().__init__(f"line {line}: {message}")
+    def __init__(self, message: str, line: int, column: int = 1) -> None:
+        super().__init__(f"line {line}, column {column}: {message}")
         self.line = line
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class _Window:
         self.pos = 0
         self.eof = False
         self.line_base = 1
+        # Characters between the last line break already dropped and the window's start.
+        self.column_base = 0
 
     def fill(self, size: int = CHUNK_BYTES) -> bool:
         """Read more of the file; False at its end."""
@@ -63,6 +67,7 @@ class _Window:
             return False
         if self.pos:
             self.line_base += self.text.count("\n", 0, self.pos)
+            self.column_base = self.column(self.pos) - 1
             self.text = self.text[self.pos :]
             self.pos = 0
         chunk = self.stream.read(size)
@@ -77,8 +82,13 @@ class _Window:
     def line(self, pos: int | None = None) -> int:
         return self.line_base + self.text.count("\n", 0, self.pos if pos is None else pos)
 
+    def column(self, pos: int | None = None) -> int:
+        pos = self.pos if pos is None else pos
+        line_start = self.text.rfind("\n", 0, pos) + 1
+        return pos - line_start + 1 + (self.column_base if line_start == 0 else 0)
+
     def error(self, message: str, pos: int | None = None) -> JSONStreamError:
-        return JSONStreamError(message, self.line(pos))
+        return JSONStreamError(message, self.line(pos), self.column(pos))
 
     def peek(self) -> str:
         """The next character that is not white space ('' at the end of the file)."""
@@ -119,7 +129,7 @@ class _Window:
 def read_sections(stream: IO[bytes]) -> Iterator[Section | Item]:
     """The top-level keys of the JSON object in `stream`, and the items of array values."""
     window = _Window(stream)
-    window.expect("{", "the file to be a JSON object")
+    _expect_object(window)
     seen: set[str] = set()
     if window.peek() == "}":
         window.pos += 1
@@ -139,13 +149,28 @@ def read_sections(stream: IO[bytes]) -> Iterator[Section | Item]:
             else:
                 yield Section(key, False, window.value())
             separator = window.peek()
+            if separator not in (",", "}"):
+                raise window.error("expected ',' or '}'")
             window.pos += 1
             if separator == "}":
                 break
-            if separator != ",":
-                raise window.error("expected ',' or '}'")
     if window.peek():
         raise window.error("unexpected text after the JSON object")
+
+
+def _expect_object(window: _Window) -> None:
+    """Step into the top-level object, or say why the file is not one, and where."""
+    first = window.peek()
+    if first == "{":
+        window.pos += 1
+        return
+    if not first:
+        raise window.error("the file is empty")
+    if first == "[":
+        raise window.error("expected the file to be a JSON object, not a list")
+    start = window.error("expected the file to be a JSON object")
+    window.value()  # raises with the place of the first syntax error, if there is one
+    raise start
 
 
 def _items(window: _Window, key: str) -> Iterator[Item]:
@@ -157,11 +182,11 @@ def _items(window: _Window, key: str) -> Iterator[Item]:
         yield Item(key, index, window.value())
         index += 1
         separator = window.peek()
+        if separator not in (",", "]"):
+            raise window.error("expected ',' or ']'")
         window.pos += 1
         if separator == "]":
             return
-        if separator != ",":
-            raise window.error("expected ',' or ']'")
 
 
 def stream_size(stream: IO[bytes]) -> int:

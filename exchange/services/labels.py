@@ -7,6 +7,7 @@ locale), so neither has to reach into the other's layer.
 from __future__ import annotations
 
 from exchange.i18n import gettext as _
+from exchange.i18n import ngettext
 from exchange.models.matching import ExchangeFormat, InvitationStatus, RequestStatus
 
 
@@ -28,6 +29,35 @@ def request_status_label(value: str) -> str:
         RequestStatus.WITHDRAWN.value: _("Withdrawn"),
     }
     return labels.get(value, value)
+
+
+def request_progress_label(value: str, accepted: int, wanted: int) -> str:
+    """The status, with how many of the wanted peers have accepted while it still looks.
+
+    A request for two peers with one accepted and nothing pending is "open" again; said
+    alone, that hides the peer it already has.
+    """
+    label = request_status_label(value)
+    still_looking = value in (RequestStatus.OPEN.value, RequestStatus.INVITING.value)
+    if not still_looking or accepted < 1:
+        return label
+    return ngettext(
+        "%(status)s — %(accepted)d of %(num)d peer matched",
+        "%(status)s — %(accepted)d of %(num)d peers matched",
+        wanted,
+    ) % {"status": label, "accepted": accepted, "num": wanted}
+
+
+def rating_label(value: int) -> str:
+    """A feedback rating's meaning: 5 is the best."""
+    labels = {
+        5: _("5 — very useful"),
+        4: _("4 — useful"),
+        3: _("3 — somewhat useful"),
+        2: _("2 — of little use"),
+        1: _("1 — not useful"),
+    }
+    return labels.get(value, str(value))
 
 
 def invitation_status_label(value: str) -> str:

@@ -16,8 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from babel import Locale
+from babel.numbers import format_decimal
 
+from exchange import i18n
 from exchange.i18n import gettext as _
+from exchange.i18n import ngettext
 from exchange.models.cities import PracticeStatus, Region
 from exchange.services.validation import is_timezone
 
@@ -136,10 +139,20 @@ def _whole_number(value: Any, name: str, fail: Fail, low: int, high: int) -> int
     if isinstance(value, bool) or not isinstance(value, int):
         fail(name, _("must be a whole number"))
         return None
-    if not low <= value <= high:
-        fail(name, _("must be between %(low)d and %(high)d") % {"low": low, "high": high})
+    if value < low:
+        fail(name, _("is too small: the least allowed is %(low)s") % {"low": _limit(low)})
+        return None
+    if value > high:
+        fail(name, _("is too large: the most allowed is %(high)s") % {"high": _limit(high)})
         return None
     return value
+
+
+def _limit(number: int) -> str:
+    """A limit as people read it: 2,000,000,000 grouped, but a year such as 1800 not."""
+    if abs(number) < 10_000:
+        return str(number)
+    return format_decimal(number, locale=i18n.current_locale())
 
 
 def _string_list(value: Any, name: str, fail: Fail, max_items: int) -> list[tuple[int, str]]:
@@ -193,17 +206,26 @@ def check_city(entry: Mapping[str, Any], fail: Fail) -> CityData:
             )
     population = _whole_number(entry.get("population"), "population", fail, 0, MAX_POPULATION)
     languages: list[str] = []
+    unknown: list[str] = []
     for index, code in _string_list(entry.get("languages"), "languages", fail, MAX_LANGUAGES):
         code = code.lower()
         if not is_language(code):
-            fail(
-                f"languages[{index}]",
-                _("unknown language code '%(code)s' (ISO 639-1, like 'en')") % {"code": code},
-            )
+            unknown.append(code)
         elif code in languages:
             fail(f"languages[{index}]", _("'%(code)s' is listed twice") % {"code": code})
         else:
             languages.append(code)
+    if unknown:
+        # One message naming every bad code: a form shows one message per field.
+        fail(
+            "languages",
+            ngettext(
+                "unknown language code %(codes)s (ISO 639-1, like 'en')",
+                "unknown language codes %(codes)s (ISO 639-1, like 'en')",
+                len(unknown),
+            )
+            % {"codes": ", ".join(f"'{code}'" for code in unknown)},
+        )
     timezone = "UTC"
     if entry.get("timezone") is not None:
         timezone = _text(entry.get("timezone"), "timezone", fail, required=True, max_length=64)

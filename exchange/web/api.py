@@ -110,18 +110,49 @@ def path_id(request: Request, name: str) -> int:
     return value
 
 
-def _strings(data: dict[str, Any], name: str) -> list[str]:
-    value = data.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationError({name: _("Give a list of strings.")})
-    return value
+class Body:
+    """Typed reads from a JSON body that collect every problem, so one 422 names them all.
+
+    A field the endpoint does not know is refused too: it is usually a typing mistake
+    that would otherwise be ignored silently. Call `check()` once everything is read.
+    """
+
+    def __init__(self, data: dict[str, Any], known: tuple[str, ...]) -> None:
+        self.data = data
+        self.fields: dict[str, str] = {
+            name: _("Unknown field; this endpoint takes %(names)s.") % {"names": ", ".join(known)}
+            for name in data
+            if name not in known
+        }
+
+    def string(self, name: str, default: str = "") -> str:
+        value = self.data.get(name, default)
+        if isinstance(value, str):
+            return value
+        self.fields[name] = _("Give a string.")
+        return default
+
+    def strings(self, name: str) -> list[str]:
+        value = self.data.get(name, [])
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        self.fields[name] = _("Give a list of strings.")
+        return []
+
+    def integer(self, name: str, default: int) -> int:
+        value = self.data.get(name, default)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        self.fields[name] = _("Give a whole number.")
+        return default
+
+    def check(self) -> None:
+        if self.fields:
+            raise ValidationError(dict(self.fields))
 
 
-def _string(data: dict[str, Any], name: str, default: str = "") -> str:
-    value = data.get(name, default)
-    if not isinstance(value, str):
-        raise ValidationError({name: _("Give a string.")})
-    return value
+async def read_body(request: Request, known: tuple[str, ...]) -> Body:
+    return Body(await read_json(request), known)
 
 
 # ------------------------------------------------------------------ representations
@@ -204,22 +235,34 @@ async def list_requests(request: Request, user: User) -> Response:
     return JSONResponse(page_json(page, [request_json(r, r.city.key) for r in page.items]))
 
 
+NEW_REQUEST_FIELDS = (
+    "city",
+    "challenges",
+    "description",
+    "languages",
+    "regions",
+    "format",
+    "time_frame",
+    "peers_wanted",
+)
+NEW_INVITATION_FIELDS = ("city",)
+ANSWER_FIELDS = ("answer", "reason")
+
+
 async def create_request(request: Request, user: User) -> Response:
-    data = await read_json(request)
-    peers = data.get("peers_wanted", 1)
-    created = await brokering.check_file_request(
-        user,
-        RequestInput(
-            city_key=_string(data, "city"),
-            challenges=_strings(data, "challenges"),
-            description=_string(data, "description"),
-            languages=_strings(data, "languages"),
-            regions=_strings(data, "regions"),
-            format=_string(data, "format", "online"),
-            time_frame=_string(data, "time_frame"),
-            peers_wanted=peers if isinstance(peers, int) and not isinstance(peers, bool) else 0,
-        ),
+    body = await read_body(request, NEW_REQUEST_FIELDS)
+    data = RequestInput(
+        city_key=body.string("city"),
+        challenges=body.strings("challenges"),
+        description=body.string("description"),
+        languages=body.strings("languages"),
+        regions=body.strings("regions"),
+        format=body.string("format", "online"),
+        time_frame=body.string("time_frame"),
+        peers_wanted=body.integer("peers_wanted", 1),
     )
+    body.check()
+    created = await brokering.check_file_request(user, data)
     mr = await brokering.access_request(user, created.id)
     return JSONResponse(
         request_json(mr, mr.city.key),
@@ -244,9 +287,11 @@ async def request_candidates(request: Request, user: User) -> Response:
 
 
 async def invite(request: Request, user: User) -> Response:
-    data = await read_json(request)
+    body = await read_body(request, NEW_INVITATION_FIELDS)
+    city = body.string("city")
+    body.check()
     invitation = await brokering.check_invite(
-        request.app.state.settings, user, path_id(request, "request_id"), _string(data, "city")
+        request.app.state.settings, user, path_id(request, "request_id"), city
     )
     await invitation.fetch_related("city")
     return JSONResponse(invitation_json(invitation, invitation.city.key), status_code=201)
@@ -265,17 +310,15 @@ async def show_invitation(request: Request, user: User) -> Response:
 
 
 async def answer(request: Request, user: User) -> Response:
-    data = await read_json(request)
-    choice = _string(data, "answer")
-    if choice not in ("accept", "decline"):
-        raise ValidationError({"answer": _("Answer accept or decline.")})
+    body = await read_body(request, ANSWER_FIELDS)
+    choice = body.string("answer")
+    reason = body.string("reason")
+    if "answer" not in body.fields and choice not in ("accept", "decline"):
+        body.fields["answer"] = _("Answer accept or decline.")
+    body.check()
     invitation_id = path_id(request, "invitation_id")
     await brokering.check_answer(
-        request.app.state.settings,
-        user,
-        invitation_id,
-        choice == "accept",
-        _string(data, "reason"),
+        request.app.state.settings, user, invitation_id, choice == "accept", reason
     )
     invitation = await brokering.access_invitation(user, invitation_id)
     return JSONResponse(invitation_json(invitation, invitation.city.key))
@@ -531,6 +574,7 @@ SCHEMAS: dict[str, Any] = {
     "NewMatchRequest": {
         "type": "object",
         "required": ["city", "challenges", "description"],
+        "additionalProperties": False,
         "properties": {
             "city": {"type": "string", "description": "city key, e.g. lviv-ua"},
             "challenges": _STRINGS,
@@ -593,6 +637,7 @@ SCHEMAS: dict[str, Any] = {
     "NewInvitation": {
         "type": "object",
         "required": ["city"],
+        "additionalProperties": False,
         "properties": {"city": {"type": "string"}},
     },
     "Invitation": {"type": "object", "properties": _INVITATION_PROPERTIES},
@@ -604,6 +649,7 @@ SCHEMAS: dict[str, Any] = {
     "Answer": {
         "type": "object",
         "required": ["answer"],
+        "additionalProperties": False,
         "properties": {"answer": {"enum": ["accept", "decline"]}, "reason": {"type": "string"}},
     },
 }

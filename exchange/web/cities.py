@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import partial
-from urllib.parse import urlencode
 
 from babel import Locale
 from babel.dates import format_date
@@ -284,14 +282,8 @@ async def challenge_list(request: Request) -> Response:
     return render(request, "library/challenges.html", {"page": page})
 
 
+# The challenge page pages its cities and its practices separately.
 CITIES_PAGE = "cities_page"
-
-
-def cities_page_url(request: Request, number: int) -> str:
-    """The current URL showing another page of cities, keeping the practices' page."""
-    params = dict(request.query_params)
-    params[CITIES_PAGE] = str(number)
-    return f"{request.url.path}?{urlencode(params)}"
 
 
 async def challenge_detail(request: Request) -> Response:
@@ -309,7 +301,7 @@ async def challenge_detail(request: Request) -> Response:
             "challenge": view.challenge,
             "page": view.practices,
             "cities_page": view.cities,
-            "cities_page_url": partial(cities_page_url, request),
+            "cities_param": CITIES_PAGE,
             "description_html": render_markdown(view.challenge.description),
             **_labels(),
         },

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from exchange.domain.markdown import render_markdown
 from exchange.i18n import gettext as _
 from exchange.models.cities import Region
 from exchange.services import catalogue, cities, search
@@ -71,7 +72,8 @@ async def import_page(request: Request) -> Response:
             {
                 "problems": exc.problems[:PROBLEMS_SHOWN],
                 "problem_count": len(exc.problems),
-                "errors": {"file": str(exc)},
+                # The heading above the list gives the count; the field says what to do.
+                "errors": {"file": _("Correct the problems listed above, then upload again.")},
             },
             status_code=400,
         )
@@ -87,7 +89,16 @@ async def import_page(request: Request) -> Response:
     return response
 
 
+@staff_only
+async def import_format(request: Request) -> Response:
+    guide = catalogue.format_guide(require_user(request))
+    return render(
+        request, "library/import_format.html", {"guide_html": render_markdown(guide, tables=True)}
+    )
+
+
 routes = [
     Route("/library", library, name="library"),
     Route("/import", import_page, methods=["GET", "POST"], name="import"),
+    Route("/import/format", import_format, name="import_format"),
 ]

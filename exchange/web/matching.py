@@ -19,7 +19,13 @@ from exchange.models.accounts import User
 from exchange.models.matching import ExchangeFormat, MatchRequest, RequestStatus
 from exchange.services import brokering, notices, permissions
 from exchange.services.brokering import Conflict, RequestFormOptions, RequestInput
-from exchange.services.labels import format_label, invitation_status_label, request_status_label
+from exchange.services.labels import (
+    format_label,
+    invitation_status_label,
+    rating_label,
+    request_progress_label,
+    request_status_label,
+)
 from exchange.services.pagination import page_number
 from exchange.services.validation import ValidationError
 from exchange.web.auth import require_user, signed_in, staff_only
@@ -41,6 +47,7 @@ def _labels() -> dict[str, object]:
     return {
         "format_label": format_label,
         "request_status_label": request_status_label,
+        "request_progress_label": request_progress_label,
         "invitation_status_label": invitation_status_label,
         "event_text": brokering.event_text,
         "notice_text": notices.notice_text,
@@ -86,7 +93,7 @@ def request_input(form: FormData) -> RequestInput:
 async def request_list(request: Request) -> Response:
     user = require_user(request)
     status = request.query_params.get("status", "")
-    page = await brokering.list_requests(
+    page = await brokering.list_request_rows(
         user, page_number(request.query_params.get("page")), status
     )
     return render(
@@ -204,6 +211,7 @@ async def invitation_show(request: Request) -> Response:
     detail = await brokering.invitation_detail(user, invitation_id)
     context = {
         "invitation": detail.invitation,
+        "exchange": detail.exchange,
         "mr": detail.invitation.request,
         "can_answer": detail.can_answer,
         "challenge_names": detail.challenge_names,
@@ -251,6 +259,7 @@ async def exchange_show(request: Request) -> Response:
     context: dict[str, object] = {
         "exchange": detail.exchange,
         "feedback_given_by": detail.feedback_given_by,
+        "rating_options": [(str(n), rating_label(n)) for n in range(brokering.MAX_RATING, 0, -1)],
         **_labels(),
     }
     if request.method == "GET":
@@ -265,7 +274,10 @@ async def exchange_show(request: Request) -> Response:
             text(form, "learned", 20_000),
         )
     except ValidationError as exc:
-        context.update(errors=exc.fields, values={"learned": text(form, "learned")})
+        context.update(
+            errors=exc.fields,
+            values={"rating": text(form, "rating", 4), "learned": text(form, "learned")},
+        )
         return render(request, "matching/exchange.html", context, status_code=400)
     except Conflict as exc:
         context["form_error"] = exc.message

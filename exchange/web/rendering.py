@@ -80,8 +80,9 @@ def read_flashes(request: Request) -> list[dict[str, str]]:
     return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
 
 
-def page_url(request: Request, page: int) -> str:
-    """The current URL with another page number, keeping the filters."""
+def page_url(request: Request, page: int, param: str = "page") -> str:
+    """The current URL with another page number in `param`, keeping the other parameters
+    (the filters, and the page of any other list on the same page)."""
     params = dict(request.query_params)
-    params["page"] = str(page)
+    params[param] = str(page)
     return f"{request.url.path}?{urlencode(params)}"

@@ -334,6 +334,43 @@ def test_description_decides_between_equal_taxonomy_matches() -> None:
     assert "Bollards for the Christmas market" in text_reason.text
 
 
+def test_text_reasons_quote_only_words_the_practice_uses() -> None:
+    # The lexicon links "bombing" to "terror attack": a match, but not the practice's word.
+    festival = practice(
+        "Street festival security",
+        ("soft-target-protection",),
+        summary="Families were helped after the terror attack at the street festival.",
+    )
+    memorial = practice("Memorial fund", ("post-attack-recovery",), summary="A memorial.")
+    result = rank(
+        [requester(), city("peer-fr", memorial, festival)],
+        text="How do we help families after a bombing?",
+    )
+    texts = [r.text for r in result[0].reasons]
+    assert "Practice 'Street festival security' matches your description: help, families" in texts
+    assert not any("bombing" in text for text in texts), texts
+    assert (
+        "Practice 'Street festival security' deals with post-attack recovery "
+        "as described in your request"
+    ) in texts
+
+
+def test_a_theme_already_named_for_the_practice_is_not_repeated() -> None:
+    attack = practice(
+        "Helping families after the terror attack",
+        ("post-attack-recovery",),
+        summary="Counsellors supported families after the terror attack.",
+    )
+    result = rank(
+        [requester(), city("peer-fr", attack)], text="Support for families after a bombing"
+    )
+    codes = reason_codes(result[0])
+    assert codes[:2] == ["practice_challenge", "practice_text"]
+    assert "practice_text_theme" not in codes
+    text_reason = next(r for r in result[0].reasons if r.code == "practice_text")
+    assert text_reason.params["words"] == "support, families"
+
+
 def test_french_request_finds_the_right_english_practice() -> None:
     result = rank(
         _two_market_cities(),
