@@ -7,12 +7,12 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from babel.dates import format_date, format_time
 from babel.dates import format_datetime as babel_format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from exchange import i18n
+from exchange.services import labels
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -31,7 +31,7 @@ def environment() -> Environment:
         i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.filters["datetime"] = format_local_datetime
-    env.filters["language_name"] = language_name
+    env.filters["language_name"] = labels.language_label
     env.globals["current_locale"] = i18n.current_locale
     return env
 
@@ -51,12 +51,6 @@ def format_local_datetime(value: datetime | None, timezone: str = "UTC", fmt: st
     day = format_date(local, format="medium", locale=locale)
     time = format_time(local, format="short", locale=locale)
     return f"{day}, {time} ({timezone.replace('_', ' ')})"
-
-
-def language_name(code: str) -> str:
-    """An ISO 639-1 code as the language's name in the reader's locale ("fr" → "French")."""
-    names = Locale.parse(i18n.current_locale()).languages
-    return str(names.get(code, code))
 
 
 def render_template(name: str, context: dict[str, object]) -> str:

@@ -1462,16 +1462,18 @@ class _Explainer:
         if not shared:
             return None
         names = [language_name(code) for code in shared]
+        # The codes travel along so a reader's locale can name the languages its own way.
+        codes = ",".join(shared)
         if len(names) == 1:
             return Reason(
                 "shared_language",
                 _("Shares a working language: %(language)s"),
-                {"language": names[0]},
+                {"language": names[0], "language_codes": codes},
             )
         return Reason(
             "shared_language",
             _("Shares working languages: %(languages)s"),
-            {"languages": _join(names)},
+            {"languages": _join(names), "language_codes": codes},
         )
 
     def _region_reason(self, city: int, signals: Mapping[str, float]) -> Reason | None:
@@ -1481,7 +1483,7 @@ class _Explainer:
         return Reason(
             "preferred_region",
             _("In a preferred region: %(region)s"),
-            {"region": REGION_NAMES.get(region, region)},
+            {"region": REGION_NAMES.get(region, region), "region_code": region},
         )
 
     def _size_reason(self, city: int, signals: Mapping[str, float]) -> Reason | None:

@@ -1,4 +1,4 @@
-"""Names for the brokering workflow's stored codes, in the current locale.
+"""Names for stored codes (statuses, formats, regions, languages), in the current locale.
 
 Shared by the pages and by the mail the services write (built inside the recipient's
 locale), so neither has to reach into the other's layer.
@@ -6,8 +6,15 @@ locale), so neither has to reach into the other's layer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from babel import Locale
+from babel.lists import format_list
+
+from exchange import i18n
 from exchange.i18n import gettext as _
 from exchange.i18n import ngettext
+from exchange.models.cities import Region
 from exchange.models.matching import ExchangeFormat, InvitationStatus, RequestStatus
 
 
@@ -69,3 +76,26 @@ def invitation_status_label(value: str) -> str:
         InvitationStatus.WITHDRAWN.value: _("Withdrawn"),
     }
     return labels.get(value, value)
+
+
+def region_label(region: str) -> str:
+    labels = {
+        Region.EUROPE: _("Europe"),
+        Region.NORTH_AMERICA: _("North America"),
+        Region.LATIN_AMERICA: _("Latin America"),
+        Region.AFRICA: _("Africa"),
+        Region.MIDDLE_EAST: _("Middle East"),
+        Region.ASIA: _("Asia"),
+        Region.OCEANIA: _("Oceania"),
+    }
+    return labels.get(Region(region), region) if region in Region._value2member_map_ else region
+
+
+def language_label(code: str) -> str:
+    """An ISO 639-1 code as the language's name in the reader's locale ("fr" → "French")."""
+    return str(Locale.parse(i18n.current_locale()).languages.get(code, code))
+
+
+def list_label(items: Sequence[str]) -> str:
+    """Items joined the way the reader's language joins a list ("a, b and c")."""
+    return format_list(list(items), locale=i18n.current_locale()) if items else ""

@@ -47,7 +47,7 @@ from exchange.models.matching import (
     InvitationStatus,
     PeerInvitation,
 )
-from exchange.services import catalogue_version
+from exchange.services import catalogue_version, labels
 
 log = logging.getLogger("exchange.matching")
 
@@ -296,8 +296,19 @@ async def rank(query: MatchQuery, index: MatchIndex | None = None) -> list[Candi
 
 
 def reason_text(reason: Reason) -> str:
-    """A reason in the current locale: translate the template, then fill it in."""
-    return _(reason.message) % reason.params
+    """A reason in the current locale: translate the template, then fill it in.
+
+    Language and region names are named again in the reader's locale from their codes.
+    """
+    params = dict(reason.params)
+    codes = params.get("language_codes")
+    if isinstance(codes, str) and codes:
+        names = [labels.language_label(code) for code in codes.split(",")]
+        params["language"], params["languages"] = names[0], labels.list_label(names)
+    region = params.get("region_code")
+    if isinstance(region, str):
+        params["region"] = labels.region_label(region)
+    return _(reason.message) % params
 
 
 def reason_texts(reasons: Sequence[Reason]) -> list[str]:

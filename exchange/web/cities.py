@@ -16,6 +16,7 @@ from exchange.domain.markdown import render_markdown
 from exchange.i18n import gettext as _
 from exchange.models.cities import Challenge, City, Practice, PracticeStatus, Region
 from exchange.services import cities
+from exchange.services.labels import language_label, region_label
 from exchange.services.library_rules import country_codes
 from exchange.services.pagination import page_number
 from exchange.services.validation import ValidationError
@@ -37,19 +38,6 @@ CITY_FIELDS = (
 PRACTICE_FIELDS = ("title", "summary", "since", "outcomes", "links", "status", "last_reviewed")
 
 
-def region_label(region: str) -> str:
-    labels = {
-        Region.EUROPE: _("Europe"),
-        Region.NORTH_AMERICA: _("North America"),
-        Region.LATIN_AMERICA: _("Latin America"),
-        Region.AFRICA: _("Africa"),
-        Region.MIDDLE_EAST: _("Middle East"),
-        Region.ASIA: _("Asia"),
-        Region.OCEANIA: _("Oceania"),
-    }
-    return labels.get(Region(region), region) if region in Region._value2member_map_ else region
-
-
 def region_options() -> list[tuple[str, str]]:
     return [(region.value, region_label(region.value)) for region in Region]
 
@@ -62,16 +50,12 @@ def country_name(code: str) -> str:
     return str(_locale().territories.get(code, code))
 
 
-def language_name(code: str) -> str:
-    return str(_locale().languages.get(code, code))
-
-
 def country_options() -> list[tuple[str, str]]:
     return sorted(((code, country_name(code)) for code in country_codes()), key=lambda o: o[1])
 
 
 def language_options(codes: list[str]) -> list[tuple[str, str]]:
-    return sorted(((code, language_name(code)) for code in codes), key=lambda o: o[1])
+    return sorted(((code, language_label(code)) for code in codes), key=lambda o: o[1])
 
 
 def status_options() -> list[tuple[str, str]]:
@@ -93,7 +77,7 @@ def _labels() -> dict[str, object]:
     return {
         "region_label": region_label,
         "country_name": country_name,
-        "language_name": language_name,
+        "language_name": language_label,
     }
 
 

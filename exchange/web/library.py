@@ -12,9 +12,10 @@ from exchange.i18n import gettext as _
 from exchange.models.cities import Region
 from exchange.services import catalogue, cities, search
 from exchange.services.catalogue import CatalogueError
+from exchange.services.labels import region_label
 from exchange.services.pagination import page_number
 from exchange.web.auth import require_user, staff_only
-from exchange.web.cities import region_label, region_options
+from exchange.web.cities import region_options
 from exchange.web.forms import read_form
 from exchange.web.rendering import flash, redirect, render
 

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from exchange import i18n
-from exchange.domain.matching import REGION_NAMES, REGIONS
+from exchange.domain.matching import REGIONS
 from exchange.i18n import gettext as _
 from exchange.models.accounts import User
 from exchange.models.matching import ExchangeFormat, MatchRequest, RequestStatus
@@ -23,6 +23,7 @@ from exchange.services.labels import (
     format_label,
     invitation_status_label,
     rating_label,
+    region_label,
     request_progress_label,
     request_status_label,
 )
@@ -37,10 +38,6 @@ REQUEST_FIELDS = ("city", "description", "format", "time_frame", "peers_wanted",
 
 def waiting_label(waiting: timedelta) -> str:
     return format_timedelta(waiting, locale=i18n.current_locale(), threshold=1.5)
-
-
-def region_label(code: str) -> str:
-    return _(REGION_NAMES.get(code, code))
 
 
 def _labels() -> dict[str, object]:
@@ -67,7 +64,7 @@ def _form_options(options: RequestFormOptions) -> dict[str, object]:
     return {
         "challenge_options": options.challenges,
         "city_options": options.cities,
-        "region_options": [(code, _(REGION_NAMES[code])) for code in REGIONS],
+        "region_options": [(code, region_label(code)) for code in REGIONS],
         "format_options": [(f.value, format_label(f.value)) for f in ExchangeFormat],
     }
 
