@@ -92,6 +92,28 @@ async def test_every_problem_is_reported_with_its_location_and_nothing_changes(
     assert await catalogue_version.current() == before
 
 
+async def test_a_practice_with_several_problems_reports_them_all_at_once(
+    terms: None,
+) -> None:
+    problems = await problems_of(
+        {
+            "practices": [
+                {
+                    "city": "nowhere",
+                    "title": "",
+                    "summary": "s",
+                    "challenges": ["crisis-communication", "no-such-challenge"],
+                }
+            ]
+        }
+    )
+    assert problems == [
+        "practices[0].title: is required",
+        "practices[0].challenges[1]: unknown challenge 'no-such-challenge'",
+        "practices[0].city: unknown city 'nowhere'",
+    ]
+
+
 async def test_a_failure_while_writing_rolls_everything_back(terms: None) -> None:
     # A checked file cannot fail while writing, so the file changes between the passes:
     # the second one names a city that exists nowhere, after writing a city.

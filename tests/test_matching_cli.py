@@ -76,7 +76,7 @@ async def test_single_request_as_json(clean_db: str, tmp_path: Path) -> None:
     assert [r["city"] for r in results] == ["manchester-gb", "nice-fr"]
     assert all(set(r) == {"city", "score", "reasons"} for r in results)
     assert 0 < results[1]["score"] <= results[0]["score"] <= 1
-    assert "Shares a working language: French" in results[1]["reasons"]
+    assert "Works in your preferred language: French" in results[1]["reasons"]
 
 
 async def test_unknown_city_or_challenge_is_one_error_line(clean_db: str, tmp_path: Path) -> None:

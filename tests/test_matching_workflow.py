@@ -17,6 +17,7 @@ from tortoise.connection import connections
 from exchange.domain.matching import Candidate, MatchIndex, MatchQuery
 from exchange.models.accounts import User
 from exchange.models.cities import City
+from exchange.models.mail import OutboxMessage
 from exchange.models.matching import (
     Exchange,
     InvitationStatus,
@@ -387,6 +388,52 @@ async def test_staff_dashboard_lists_waiting_requests_oldest_first(
     assert "3 days" in text
 
 
+async def test_the_request_list_names_challenges_not_codes(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    request_id = await file_request(
+        client, catalogue.lviv, challenges=["post-attack-recovery", "mental-health-trauma"]
+    )
+    listing = (await client.get("/requests")).text
+    assert (
+        f"Request #{request_id}</a>: Post-attack recovery, Mental health and trauma support"
+        in listing
+    )
+    assert "post-attack-recovery, mental-health-trauma" not in listing
+
+
+async def test_candidates_link_their_city_and_flag_a_city_nobody_answers_for(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    await User.filter(id=catalogue.nice.id).update(is_active=False)
+    request_id = await file_request(client, catalogue.lviv, peers_wanted="2")
+    page = (await client.get(f"/requests/{request_id}")).text
+    flag = "No official on Exchange yet: staff will need to answer for this city"
+    assert '<a href="/cities/manchester-gb">Manchester</a>' in page
+    assert '<a href="/cities/nice-fr">Nice</a>' in page
+    nice = page[page.index('href="/cities/nice-fr"') :]
+    manchester = page[page.index('href="/cities/manchester-gb"') :]
+    assert flag in nice[: nice.index("Invite Nice")]
+    assert flag not in manchester[: manchester.index("Invite Manchester")]
+
+    # Inviting is not blocked; staff hear that nobody was emailed.
+    mails_before = await OutboxMessage.all().count()
+    assert (await invite(client, request_id, "nice-fr")).status_code == 303
+    assert await OutboxMessage.all().count() == mails_before
+    event = await RequestEvent.get(request_id=request_id, kind="invited")
+    assert brokering.event_text(event) == (
+        "Olena invited Nice, which has no official on Exchange yet: nobody was emailed"
+    )
+    notice = await Notice.get(user=catalogue.staff, kind="invited_without_official")
+    assert notice.params == {"city": "Nice"}
+    assert notice.link == f"/peer-invitations/{(await invitation_for(request_id, 'nice-fr')).id}"
+
+    # A city with officials is invited as before.
+    assert (await invite(client, request_id, "manchester-gb")).status_code == 303
+    assert await OutboxMessage.all().count() == mails_before + 1
+    assert await Notice.filter(kind="invited_without_official").count() == 1
+
+
 async def test_lists_and_forms_render(client: httpx.AsyncClient, catalogue: Catalogue) -> None:
     request_id = await file_request(client, catalogue.lviv)
     form = await client.get("/requests/new")
@@ -485,12 +532,20 @@ async def test_feedback_given_is_never_overwritten(
     assert (stored.mentee_rating, stored.mentee_learned) == (5, "A")
     assert stored.mentor_rating is None
 
-    # Staff speak for the side still owing feedback, and then for nobody.
+    # Staff say on whose behalf they speak, and never overwrite a side's feedback.
     await switch(client, catalogue.staff)
     assert 'name="rating"' in (await client.get(f"/exchanges/{exchange.id}")).text
-    staff = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "3", "learned": "C"})
+    staff = await post_form(
+        client,
+        f"/exchanges/{exchange.id}",
+        {"rating": "3", "learned": "C", "on_behalf_of": "manchester-gb"},
+    )
     assert staff.status_code == 303
-    late = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "1", "learned": "D"})
+    late = await post_form(
+        client,
+        f"/exchanges/{exchange.id}",
+        {"rating": "1", "learned": "D", "on_behalf_of": "manchester-gb"},
+    )
     assert late.status_code == 409
     stored = await Exchange.get(id=exchange.id)
     assert (stored.mentee_rating, stored.mentee_learned) == (5, "A")
@@ -502,6 +557,57 @@ async def test_feedback_given_is_never_overwritten(
     mentor = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "2", "learned": "E"})
     assert mentor.status_code == 409
     assert (await Exchange.get(id=exchange.id)).mentor_rating == 3
+
+
+async def test_staff_give_feedback_only_on_behalf_of_a_city_they_name(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    exchange = await accepted_exchange(client, catalogue)
+    url = f"/exchanges/{exchange.id}"
+    await switch(client, catalogue.staff)
+    page = await client.get(url)
+    assert "Conclude with feedback" in page.text
+    assert 'name="on_behalf_of"' in page.text
+    assert '<option value="lviv-ua">Lviv</option>' in page.text
+    assert '<option value="manchester-gb">Manchester</option>' in page.text
+
+    unnamed = await post_form(client, url, {"rating": "4", "learned": "A"})
+    assert unnamed.status_code == 400 and 'id="error-on_behalf_of"' in unnamed.text
+    foreign = await post_form(client, url, {"rating": "4", "on_behalf_of": "nice-fr"})
+    assert foreign.status_code == 400
+    stored = await Exchange.get(id=exchange.id)
+    assert stored.mentee_rating is None and stored.mentor_rating is None
+
+    done = await post_form(client, url, {"rating": "4", "learned": "A", "on_behalf_of": "lviv-ua"})
+    assert done.status_code == 303
+    twice = await post_form(client, url, {"rating": "2", "learned": "B", "on_behalf_of": "lviv-ua"})
+    assert twice.status_code == 409
+    assert "Lviv has already given feedback on this exchange." in twice.text
+    stored = await Exchange.get(id=exchange.id)
+    assert (stored.mentee_rating, stored.mentee_learned) == (4, "A")
+    assert stored.mentor_rating is None
+
+    event = await RequestEvent.get(request_id=exchange.request_id, kind="feedback")  # type: ignore[attr-defined]
+    assert brokering.event_text(event) == (
+        f"{catalogue.staff.name} (staff) gave feedback on behalf of Lviv"
+    )
+    for official in (catalogue.lviv, catalogue.manchester):
+        notice = await Notice.get(user=official, kind="exchange_feedback")
+        assert notice.message == "Staff gave feedback on your exchange on behalf of %(city)s"
+        assert notice.params == {"city": "Lviv"}
+
+    # The mentor city's own official still answers for Manchester, and only for it.
+    await switch(client, catalogue.manchester)
+    page = await client.get(url)
+    assert "Conclude with feedback" not in page.text
+    assert '<h2 id="feedback-heading">Feedback</h2>' in page.text
+    assert "Waiting for feedback from Manchester." in page.text
+    assert 'name="on_behalf_of"' not in page.text
+    own = await post_form(client, url, {"rating": "5", "learned": "E", "on_behalf_of": "lviv-ua"})
+    assert own.status_code == 303
+    stored = await Exchange.get(id=exchange.id)
+    assert (stored.mentee_rating, stored.mentor_rating) == (4, 5)
+    assert "Waiting for feedback" not in (await client.get(url)).text
 
 
 async def test_two_submissions_for_one_side_record_one(

@@ -1452,28 +1452,28 @@ class _Explainer:
         return reasons
 
     def _language_reason(self, city: int, signals: Mapping[str, float]) -> Reason | None:
-        context = self.index.context
-        preferred = context.preferred_languages(self.query, self.requester)
         spoken = self.index.cities[city].languages
-        shared = [code for code in preferred if code in spoken]
-        if not shared and self.query.languages:
-            own = self.index.cities[self.requester].languages
-            shared = [code for code in own if code in spoken]
+        own = self.index.cities[self.requester].languages
+        # Languages the request asks for are not necessarily the requesting city's own:
+        # the wording says which of the two the peer shares.
+        wanted = [code for code in self.query.languages if code in spoken]
+        shared = [code for code in own if code in spoken]
+        if wanted:
+            one = _("Works in your preferred language: %(language)s")
+            several = _("Works in your preferred languages: %(languages)s")
+            shared = wanted
+        else:
+            one = _("Shares a working language: %(language)s")
+            several = _("Shares working languages: %(languages)s")
         if not shared:
             return None
         names = [language_name(code) for code in shared]
         # The codes travel along so a reader's locale can name the languages its own way.
         codes = ",".join(shared)
         if len(names) == 1:
-            return Reason(
-                "shared_language",
-                _("Shares a working language: %(language)s"),
-                {"language": names[0], "language_codes": codes},
-            )
+            return Reason("shared_language", one, {"language": names[0], "language_codes": codes})
         return Reason(
-            "shared_language",
-            _("Shares working languages: %(languages)s"),
-            {"languages": _join(names), "language_codes": codes},
+            "shared_language", several, {"languages": _join(names), "language_codes": codes}
         )
 
     def _region_reason(self, city: int, signals: Mapping[str, float]) -> Reason | None:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -230,18 +230,28 @@ async def list_requests(user: User, page: int, status: str = "") -> Page[MatchRe
 
 @dataclass(frozen=True)
 class RequestRow:
-    """A request as a list shows it: with how many of its wanted peers have accepted."""
+    """A request as a list shows it: its challenges by name and how many peers accepted."""
 
     request: MatchRequest
     accepted: int
+    challenges: list[str] = field(default_factory=list)
 
 
 async def list_request_rows(user: User, page: int, status: str = "") -> Page[RequestRow]:
     """`list_requests`, each with its count of accepted peers (the list shows progress)."""
     requests = await list_requests(user, page, status)
     accepted = await _accepted_counts([r.id for r in requests.items])
+    names = await challenge_names([slug for r in requests.items for slug in r.challenges])
+    rows = [
+        RequestRow(
+            request=r,
+            accepted=accepted.get(r.id, 0),
+            challenges=[names.get(slug, slug) for slug in r.challenges],
+        )
+        for r in requests.items
+    ]
     return Page(
-        items=[RequestRow(request=r, accepted=accepted.get(r.id, 0)) for r in requests.items],
+        items=rows,
         number=requests.number,
         per_page=requests.per_page,
         total=requests.total,
@@ -263,6 +273,8 @@ class CandidateView:
     score: float
     reasons: list[str]
     free_capacity: int
+    # False when nobody answers for the city on Exchange yet: staff will have to.
+    has_official: bool = True
 
 
 @dataclass(frozen=True)
@@ -359,7 +371,9 @@ async def _candidates(
         if peer is None or peer.id in invited:
             continue
         views.append(_view(candidate, peer))
-    return views[:CANDIDATES_SHOWN]
+    views = views[:CANDIDATES_SHOWN]
+    staffed = await _cities_with_officials([v.city.id for v in views])
+    return [replace(v, has_official=v.city.id in staffed) for v in views]
 
 
 def _view(candidate: Candidate, city: City) -> CandidateView:
@@ -369,6 +383,13 @@ def _view(candidate: Candidate, city: City) -> CandidateView:
         reasons=matching.reason_texts(candidate.reasons),
         free_capacity=max(city.mentoring_capacity - city.capacity_used, 0),
     )
+
+
+async def _cities_with_officials(city_ids: list[int]) -> set[int]:
+    rows = await User.filter(city_id__in=city_ids, is_active=True, role=Role.OFFICIAL).values_list(
+        "city_id", flat=True
+    )
+    return {int(str(city_id)) for city_id in rows}
 
 
 @dataclass(frozen=True)
@@ -452,17 +473,41 @@ async def check_invite(
             created_at=now,
             expires_at=now + timedelta(days=settings.invitation_expiry_days),
         )
+        officials = await _officials(peer.id)
         await _event(
             request,
             user,
             "invited",
-            N_("%(user)s invited %(city)s"),
+            N_("%(user)s invited %(city)s")
+            if officials
+            else N_(
+                "%(user)s invited %(city)s, which has no official on Exchange yet: "
+                "nobody was emailed"
+            ),
             {"user": user.name, "city": peer.name},
         )
         await _refresh_status(request)
-        await _tell_invited_city(settings, invitation, request, peer)
+        if officials:
+            await _tell_invited_city(settings, invitation, request, peer)
+        else:
+            await _tell_staff_nobody_answers(user, invitation, peer)
     outbox.wake_sender()
     return invitation
+
+
+async def _tell_staff_nobody_answers(user: User, invitation: PeerInvitation, peer: City) -> None:
+    """An invited city without officials hears nothing: staff must answer for it."""
+    staff = await User.filter(is_active=True, role__in=(Role.STAFF, Role.ADMIN)).order_by("id")
+    await notices.notify(
+        [member for member in staff if member.id != user.id],
+        "invited_without_official",
+        N_(
+            "%(city)s was invited but has no official on Exchange yet: "
+            "staff will need to answer for this city"
+        ),
+        {"city": peer.name},
+        f"/peer-invitations/{invitation.id}",
+    )
 
 
 async def _score_of(request: MatchRequest, peer: City) -> float | None:
@@ -782,34 +827,75 @@ async def access_exchange(user: User | None, exchange_id: int) -> Exchange:
 
 
 @dataclass(frozen=True)
+class SideFeedback:
+    """One side's feedback on an exchange, or None values while it is still awaited."""
+
+    city: City
+    rating: int | None
+    learned: str
+
+
+@dataclass(frozen=True)
 class ExchangeDetail:
     exchange: Exchange
     # The city the user speaks for, when it has already given its feedback.
     feedback_given_by: City | None
+    # Staff give feedback on behalf of a city they choose: these are the choices.
+    on_behalf_options: list[tuple[str, str]] = field(default_factory=list)
+    # Whether the user may still give feedback for some side.
+    can_give_feedback: bool = False
+    sides: list[SideFeedback] = field(default_factory=list)
 
 
 async def exchange_detail(user: User, exchange_id: int) -> ExchangeDetail:
-    """An exchange, and whether the side the user speaks for has given feedback already."""
+    """An exchange, each side's feedback, and for whom the user may still give feedback."""
     exchange = await access_exchange(user, exchange_id)
-    side = _side(user, exchange)
+    sides = [
+        SideFeedback(
+            city=_city_of(exchange, side),
+            rating=getattr(exchange, f"{side}_rating"),
+            learned=getattr(exchange, f"{side}_learned") or "",
+        )
+        for side in ("mentee", "mentor")
+    ]
+    if permissions.is_staff(user):
+        return ExchangeDetail(
+            exchange=exchange,
+            feedback_given_by=None,
+            on_behalf_options=[(s.city.key, s.city.name) for s in sides],
+            can_give_feedback=any(s.rating is None for s in sides),
+            sides=sides,
+        )
+    side = _own_side(user, exchange)
     given = getattr(exchange, f"{side}_rating") is not None
     return ExchangeDetail(
-        exchange=exchange, feedback_given_by=_city_of(exchange, side) if given else None
+        exchange=exchange,
+        feedback_given_by=_city_of(exchange, side) if given else None,
+        can_give_feedback=not given,
+        sides=sides,
     )
 
 
 async def check_conclude(
-    settings: Settings, user: User, exchange_id: int, rating: str | int, learned: str
+    settings: Settings,
+    user: User,
+    exchange_id: int,
+    rating: str | int,
+    learned: str,
+    on_behalf_of: str = "",
 ) -> Exchange:
     """Record one side's feedback, once; the first to conclude frees the mentor's capacity.
 
+    Officials answer for their own city. Staff must name the city (`on_behalf_of`, its
+    key) they answer for, so their feedback is never taken for a city by guesswork.
     Feedback given is never overwritten: a second attempt for the same side (staff
     included) is a Conflict.
     """
     exchange = await access_exchange(user, exchange_id)
     permissions.require(permissions.can_conclude_exchange(user, exchange))
-    side = _side(user, exchange)
     checker = Checker()
+    by_staff = permissions.is_staff(user)
+    side = _chosen_side(checker, exchange, on_behalf_of) if by_staff else _own_side(user, exchange)
     try:
         value = int(str(rating).strip())
     except ValueError:
@@ -820,6 +906,7 @@ async def check_conclude(
     if len(learned) > MAX_DESCRIPTION:
         checker.fail("learned", _("Use at most %(count)d characters.") % {"count": MAX_DESCRIPTION})
     checker.done()
+    assert side is not None
     now = datetime.now(UTC)
     city = _city_of(exchange, side)
     async with in_transaction():
@@ -843,19 +930,14 @@ async def check_conclude(
             request,
             user,
             "feedback",
-            N_("%(user)s concluded the exchange for %(city)s with feedback"),
+            N_("%(user)s (staff) gave feedback on behalf of %(city)s")
+            if by_staff
+            else N_("%(user)s concluded the exchange for %(city)s with feedback"),
             {"user": user.name, "city": city.name},
         )
         await _close_when_done(request, now)
         await matching.bump_availability()
-        other = exchange.mentee if side == "mentor" else exchange.mentor
-        await notices.notify(
-            await _officials(other.id),
-            "exchange_feedback",
-            N_("%(city)s gave feedback on your exchange"),
-            {"city": city.name},
-            f"/exchanges/{exchange.id}",
-        )
+        await _tell_about_feedback(exchange, side, by_staff)
     return await Exchange.get(id=exchange.id).select_related("mentor", "mentee", "request")
 
 
@@ -863,13 +945,43 @@ def _city_of(exchange: Exchange, side: str) -> City:
     return exchange.mentor if side == "mentor" else exchange.mentee
 
 
-def _side(user: User, exchange: Exchange) -> str:
-    """Which side's feedback the user gives; staff speak for the mentee unless it's given."""
-    if permissions.in_city(user, exchange.mentor.id):
-        return "mentor"
-    if permissions.in_city(user, exchange.mentee.id):
-        return "mentee"
-    return "mentee" if exchange.mentee_rating is None else "mentor"
+def _own_side(user: User, exchange: Exchange) -> str:
+    """The side an official's city is on (access was checked: it is one of them)."""
+    return "mentor" if permissions.in_city(user, exchange.mentor.id) else "mentee"
+
+
+def _chosen_side(checker: Checker, exchange: Exchange, on_behalf_of: str) -> str | None:
+    """The side staff chose by city key; a missing or foreign key is a field error."""
+    key = on_behalf_of.strip()
+    for side in ("mentee", "mentor"):
+        if key and _city_of(exchange, side).key == key:
+            return side
+    checker.fail("on_behalf_of", _("Choose the city you give feedback for."))
+    return None
+
+
+async def _tell_about_feedback(exchange: Exchange, side: str, by_staff: bool) -> None:
+    """The other city hears of the feedback; when staff gave it, both cities hear who did."""
+    city = _city_of(exchange, side)
+    other = exchange.mentee if side == "mentor" else exchange.mentor
+    link = f"/exchanges/{exchange.id}"
+    if not by_staff:
+        await notices.notify(
+            await _officials(other.id),
+            "exchange_feedback",
+            N_("%(city)s gave feedback on your exchange"),
+            {"city": city.name},
+            link,
+        )
+        return
+    people = await _officials(other.id) + await _officials(city.id)
+    await notices.notify(
+        people,
+        "exchange_feedback",
+        N_("Staff gave feedback on your exchange on behalf of %(city)s"),
+        {"city": city.name},
+        link,
+    )
 
 
 async def _close_when_done(request: MatchRequest, now: datetime) -> None:

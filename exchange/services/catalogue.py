@@ -204,10 +204,11 @@ class _Check:
         fail = self.reporter(where)
         unknown_fields(entry, PRACTICE_FIELDS, fail)
         data = check_practice(entry, self.challenges, fail)
+        # The city is checked even when other fields fail, so one run reports every problem.
+        if data.city and data.city not in self.city_keys:
+            self.pending.setdefault(data.city, []).append(index)
         if not (data.city and data.title):
             return
-        if data.city not in self.city_keys:
-            self.pending.setdefault(data.city, []).append(index)
         if (data.city, data.title) in self.practice_keys:
             fail(
                 "title",

@@ -256,6 +256,9 @@ async def exchange_show(request: Request) -> Response:
     context: dict[str, object] = {
         "exchange": detail.exchange,
         "feedback_given_by": detail.feedback_given_by,
+        "feedback_sides": detail.sides,
+        "can_give_feedback": detail.can_give_feedback,
+        "on_behalf_options": detail.on_behalf_options,
         "rating_options": [(str(n), rating_label(n)) for n in range(brokering.MAX_RATING, 0, -1)],
         **_labels(),
     }
@@ -269,11 +272,16 @@ async def exchange_show(request: Request) -> Response:
             exchange_id,
             text(form, "rating", 4),
             text(form, "learned", 20_000),
+            on_behalf_of=text(form, "on_behalf_of", 200),
         )
     except ValidationError as exc:
         context.update(
             errors=exc.fields,
-            values={"rating": text(form, "rating", 4), "learned": text(form, "learned")},
+            values={
+                "rating": text(form, "rating", 4),
+                "learned": text(form, "learned"),
+                "on_behalf_of": text(form, "on_behalf_of", 200),
+            },
         )
         return render(request, "matching/exchange.html", context, status_code=400)
     except Conflict as exc:

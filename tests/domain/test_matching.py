@@ -480,7 +480,31 @@ def test_shared_language_raises_a_peer_but_does_not_filter() -> None:
     result = rank(cities, languages=("fr",))
     assert keys(result) == ["b-fr", "a-de"]
     reasons = [r.text for r in result[0].reasons]
-    assert "Shares a working language: French" in reasons
+    assert "Works in your preferred language: French" in reasons
+
+
+def test_a_language_reason_says_whether_it_is_preferred_or_the_requesters_own() -> None:
+    peers = {
+        "a-fr": {"languages": ("fr",)},
+        "b-gb": {"languages": ("en",)},
+        "c-fres": {"languages": ("fr", "es")},
+    }
+    cities = _twins(**peers)
+
+    def language_reasons(result: list[Candidate], key: str) -> list[str]:
+        found = next(c for c in result if c.city_key == key)
+        return [r.text for r in found.reasons if r.code == "shared_language"]
+
+    preferring = rank(cities, languages=("fr", "es"))
+    assert language_reasons(preferring, "a-fr") == ["Works in your preferred language: French"]
+    assert language_reasons(preferring, "c-fres") == [
+        "Works in your preferred languages: French and Spanish"
+    ]
+    # English is the requesting city's own language, not one the request prefers.
+    assert language_reasons(preferring, "b-gb") == ["Shares a working language: English"]
+    plain = rank(cities)
+    assert language_reasons(plain, "b-gb") == ["Shares a working language: English"]
+    assert language_reasons(plain, "a-fr") == []
 
 
 def test_without_preferred_languages_the_requesters_languages_count() -> None:
