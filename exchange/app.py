@@ -93,8 +93,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
-            Middleware(CSRFMiddleware, production=settings.is_production),
+            # The session first, so even a refused form shows the person as signed in.
             Middleware(SessionMiddleware),
+            Middleware(CSRFMiddleware, production=settings.is_production),
             Middleware(NoticeCountMiddleware),
         ],
         exception_handlers={

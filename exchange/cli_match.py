@@ -113,6 +113,8 @@ def parse_line(raw: str) -> tuple[Any, MatchQuery]:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise BadLine(f"malformed JSON: {exc.msg}") from None
+    except RecursionError:
+        raise BadLine("malformed JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise BadLine("a request must be a JSON object")
     request_id = data.get("id")
@@ -148,7 +150,7 @@ def _strings(data: dict[str, Any], name: str) -> tuple[str, ...]:
 def _line_id(raw: str) -> Any:
     try:
         data = json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     return data.get("id") if isinstance(data, dict) else None
 

@@ -69,7 +69,7 @@ async def test_multipart_posts_without_a_token_are_refused(client: httpx.AsyncCl
 async def test_json_clients_get_401_not_a_redirect(client: httpx.AsyncClient) -> None:
     response = await client.get("/admin/users", headers={"Accept": "application/json"})
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "401"
+    assert response.json()["error"]["code"] == "unauthenticated"
 
 
 async def test_pages_for_signed_in_users_are_not_cached(client: httpx.AsyncClient) -> None:
@@ -224,3 +224,58 @@ async def test_huge_ids_are_not_found_not_errors(client: httpx.AsyncClient) -> N
     await sign_in(client, "admin@example.org")
     assert (await client.get("/admin/users/99999999999999999999")).status_code == 404
     assert (await client.get("/admin/audit?user=99999999999999999999")).status_code == 200
+
+
+async def test_a_refused_form_still_shows_the_person_signed_in(client: httpx.AsyncClient) -> None:
+    await make_user("o@example.org")
+    await sign_in(client, "o@example.org")
+    response = await client.post("/logout", data={"csrf_token": "stale" * 9})
+    assert response.status_code == 403
+    assert "Sign out" in response.text and 'href="/login"' not in response.text
+
+
+async def test_home_offers_an_official_their_city_and_requests(client: httpx.AsyncClient) -> None:
+    city = await City.create(key="lviv-ua", name="Lviv", country="UA", region=Region.EUROPE)
+    await make_user("o@example.org", Role.OFFICIAL, city)
+    await sign_in(client, "o@example.org")
+    home = await client.get("/")
+    assert 'href="/cities/lviv-ua"' in home.text and 'href="/requests/new"' in home.text
+    assert "Well-being circles" not in home.text
+
+
+async def test_the_invitation_form_starts_in_the_citys_time_zone(
+    client: httpx.AsyncClient, settings: Settings, mailbox: SMTPServer
+) -> None:
+    await City.create(
+        key="nice-fr", name="Nice", country="FR", region=Region.EUROPE, timezone="Europe/Paris"
+    )
+    await make_user("s@example.org", Role.STAFF)
+    await sign_in(client, "s@example.org")
+    await post_form(
+        client,
+        "/invitations/new",
+        {"email": "n@example.org", "name": "N", "role": "official", "city": "nice-fr"},
+    )
+    await outbox.send_due(settings, "test")
+    link = first_link(text_part(mailbox.box.messages[0])).removeprefix("http://exchange.test")
+    await post_form(client, "/logout")
+    page = await client.get(link)
+    assert '<option value="Europe/Paris" selected>' in page.text
+
+
+async def test_numbers_are_grouped_the_readers_way(client: httpx.AsyncClient) -> None:
+    await City.create(
+        key="lviv-ua", name="Lviv", country="UA", region=Region.EUROPE, population=717_000
+    )
+    english = await client.get("/cities/lviv-ua")
+    french = await client.get("/cities/lviv-ua", headers={"accept-language": "fr"})
+    assert "717,000" in english.text
+    assert "717\u202f000" in french.text
+
+
+async def test_an_admin_cannot_deactivate_themselves(client: httpx.AsyncClient) -> None:
+    admin = await make_user("admin@example.org", Role.ADMIN)
+    await sign_in(client, "admin@example.org")
+    response = await post_form(client, f"/admin/users/{admin.id}", {"role": "admin", "city": ""})
+    assert response.status_code == 400
+    assert 'id="error-is_active">You cannot deactivate yourself.' in response.text

@@ -51,3 +51,37 @@ async def test_impossible_ids_and_keys_are_not_found(admin: httpx.AsyncClient, p
 @pytest.mark.parametrize("path", IGNORED)
 async def test_impossible_filters_are_ignored(admin: httpx.AsyncClient, path: str) -> None:
     assert (await admin.get(path)).status_code == 200
+
+
+DEEP = b"[" * 5000 + b"]" * 5000
+
+
+async def test_deeply_nested_json_is_refused_by_the_api(client: httpx.AsyncClient) -> None:
+    from exchange.services import tokens
+
+    user = await make_user("s@example.org", Role.STAFF)
+    created = await tokens.check_create_token(user, "script")
+    response = await client.post(
+        "/api/v1/requests",
+        content=b'{"a": ' + DEEP + b"}",
+        headers={"Authorization": f"Bearer {created.raw}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"
+
+
+async def test_deeply_nested_json_is_an_import_problem(clean_db: str) -> None:
+    import io
+
+    from exchange.services import catalogue
+
+    with pytest.raises(catalogue.CatalogueError) as failure:
+        await catalogue.import_catalogue(io.BytesIO(b'{"cities": [' + DEEP + b"]}"))
+    assert "nested too deeply" in str(failure.value.problems)
+
+
+def test_deeply_nested_json_is_a_bad_batch_line() -> None:
+    from exchange.cli_match import BadLine, parse_line
+
+    with pytest.raises(BadLine, match="nested too deeply"):
+        parse_line('{"id": ' + DEEP.decode() + "}")

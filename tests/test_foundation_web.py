@@ -63,7 +63,7 @@ async def test_not_found_page_is_friendly_and_has_headers(client: httpx.AsyncCli
 async def test_not_found_under_the_api_is_json(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/nothing-here")
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "404"
+    assert response.json()["error"]["code"] == "not_found"
     assert set(response.json()["error"]) == {"code", "message", "fields"}
 
 

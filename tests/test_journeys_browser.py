@@ -76,7 +76,7 @@ async def test_staff_invites_an_official_who_joins(
     await make_user("staff@example.org", Role.STAFF, name="Sam Staff")
     page = await browser.new_page()
     await sign_in(page, server, "staff@example.org")
-    await page.get_by_role("link", name="Brokering").click()
+    await page.get_by_role("link", name="Brokering", exact=True).click()
     await page.get_by_role("link", name="Invite someone").click()
     await page.get_by_label("Email").fill("maria@example.org")
     await page.get_by_label("Name").fill("Maria Lviv")

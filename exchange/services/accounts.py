@@ -435,8 +435,10 @@ async def check_admin_update_user(
     checker = Checker()
     role_value = _parse_role(checker, role)
     city = await _city_for_role(checker, role_value, city_key)
-    if user.id == admin.id and (role_value != Role.ADMIN or not is_active):
-        checker.fail("role", _("You cannot remove your own admin rights or deactivate yourself."))
+    if user.id == admin.id and not is_active:
+        checker.fail("is_active", _("You cannot deactivate yourself."))
+    elif user.id == admin.id and role_value != Role.ADMIN:
+        checker.fail("role", _("You cannot remove your own admin rights."))
     checker.done()
     assert role_value is not None
     old_city_id = user.city_id  # type: ignore[attr-defined]

@@ -509,3 +509,10 @@ async def city_choices() -> list[tuple[str, str]]:
 
 def region_values() -> list[str]:
     return [region.value for region in Region]
+
+
+async def home_city(user: User | None) -> City | None:
+    """The city an official works for (none for visitors, staff and admins)."""
+    if user is None or user.city_id is None:  # type: ignore[attr-defined]
+        return None
+    return await City.get_or_none(id=user.city_id)  # type: ignore[attr-defined]

@@ -109,6 +109,8 @@ class _Window:
         while True:
             try:
                 value, end = self.json.raw_decode(self.text, self.pos)
+            except RecursionError:
+                raise self.error("the JSON is nested too deeply") from None
             except json.JSONDecodeError as exc:
                 if self._grow(size):
                     size *= 2

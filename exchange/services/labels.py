@@ -6,10 +6,12 @@ locale), so neither has to reach into the other's layer.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from babel import Locale
 from babel.lists import format_list
+from babel.numbers import format_decimal
 
 from exchange import i18n
 from exchange.i18n import gettext as _
@@ -94,6 +96,17 @@ def region_label(region: str) -> str:
 def language_label(code: str) -> str:
     """An ISO 639-1 code as the language's name in the reader's locale ("fr" → "French")."""
     return str(Locale.parse(i18n.current_locale()).languages.get(code, code))
+
+
+def sort_key(name: str) -> str:
+    """Order names as a reader expects: "États-Unis" among the E, not after Z."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def number_label(value: int) -> str:
+    """A whole number grouped the reader's way: 568,000 in English, 568 000 in French."""
+    return format_decimal(value, locale=i18n.current_locale())
 
 
 def list_label(items: Sequence[str]) -> str:

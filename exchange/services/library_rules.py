@@ -29,7 +29,11 @@ Fail = Callable[[str, str], None]
 KEY_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_RE = KEY_RE
 # Codes in CLDR's territory list that ISO 3166-1 does not assign to a country.
-NON_COUNTRY_CODES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
+# CLDR names some codes that ISO 3166-1 does not assign to a country: groupings, private
+# use, and reserved codes such as CQ (Sark) or IC (Canary Islands).
+NON_COUNTRY_CODES = frozenset(
+    {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AC", "CP", "CQ", "DG", "EA", "IC", "TA"}
+)
 MAX_POPULATION = 2_000_000_000
 MAX_CAPACITY = 1000
 MAX_TEXT = 20_000

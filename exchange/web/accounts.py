@@ -185,6 +185,8 @@ async def invitation_accept(request: Request) -> Response:
         "invitation": invitation,
         "token": token,
         "timezones": timezone_options(),
+        # An official most likely lives in their city's zone.
+        "values": {"timezone": invitation.city.timezone if invitation.city else "UTC"},
     }
     if request.method == "GET":
         return render(request, "accounts/accept.html", context)

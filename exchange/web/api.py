@@ -96,7 +96,8 @@ async def read_json(request: Request) -> dict[str, Any]:
         raise ApiError(400, "bad_request", _("The request is too large."))
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # RecursionError: nesting deeper than the decoder goes is not valid input either.
         raise ApiError(400, "bad_request", _("The body is not valid JSON.")) from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", _("The body must be a JSON object."))

@@ -16,7 +16,7 @@ from exchange.domain.markdown import render_markdown
 from exchange.i18n import gettext as _
 from exchange.models.cities import Challenge, City, Practice, PracticeStatus, Region
 from exchange.services import cities
-from exchange.services.labels import language_label, region_label
+from exchange.services.labels import language_label, region_label, sort_key
 from exchange.services.library_rules import country_codes
 from exchange.services.pagination import page_number
 from exchange.services.validation import ValidationError
@@ -51,7 +51,9 @@ def country_name(code: str) -> str:
 
 
 def country_options() -> list[tuple[str, str]]:
-    return sorted(((code, country_name(code)) for code in country_codes()), key=lambda o: o[1])
+    return sorted(
+        ((code, country_name(code)) for code in country_codes()), key=lambda o: sort_key(o[1])
+    )
 
 
 def language_options(codes: list[str]) -> list[tuple[str, str]]:

@@ -42,10 +42,27 @@ def default_message(status: int) -> str:
     return messages.get(status, _("Something went wrong."))
 
 
+# The API's error codes are words, the same ones its own handlers use.
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "server_error",
+    503: "unavailable",
+}
+
+
 def error_response(request: Request, status: int, message: str = "", code: str = "") -> Response:
     message = message or default_message(status)
     if wants_json(request):
-        body = {"error": {"code": code or str(status), "message": message, "fields": {}}}
+        code = code or STATUS_CODES.get(status, "error")
+        body = {"error": {"code": code, "message": message, "fields": {}}}
         return JSONResponse(body, status_code=status)
     return render(
         request, "errors/error.html", {"status": status, "message": message}, status_code=status

@@ -7,11 +7,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from exchange import db
+from exchange.services import cities
+from exchange.web.auth import current_user
 from exchange.web.rendering import render
 
 
 async def home(request: Request) -> Response:
-    return render(request, "home.html")
+    return render(
+        request, "home.html", {"home_city": await cities.home_city(current_user(request))}
+    )
 
 
 async def healthz(request: Request) -> Response:
