@@ -137,3 +137,10 @@ async def test_unknown_language_falls_back_to_english(client: httpx.AsyncClient)
     response = await client.get("/", headers={"accept-language": "xx, yy;q=0.5"})
     assert 'lang="en"' in response.text
     assert "Cities learning from cities" in response.text
+
+
+async def test_pages_hand_scripts_the_csrf_token(client: httpx.AsyncClient) -> None:
+    await client.get("/")
+    token = client.cookies.get("exchange_csrf")
+    page = await client.get("/login")
+    assert f'<meta name="csrf-token" content="{token}">' in page.text

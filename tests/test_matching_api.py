@@ -270,6 +270,9 @@ async def test_openapi_document_is_valid_and_lists_every_route(
     document = response.json()
     validate(document)
     assert document["openapi"].startswith("3.1")
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {"bearerAuth", "cookieSession"}
+    assert "X-CSRF-Token" in schemes["cookieSession"]["description"]
     documented = {
         (method.upper(), path)
         for path, operations in document["paths"].items()

@@ -494,7 +494,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "description": "Peer matching and brokering for city networks.",
         },
         "servers": [{"url": base_url}],
-        "security": [{"bearerAuth": []}],
+        "security": [{"bearerAuth": []}, {"cookieSession": []}],
         "paths": paths,
         "components": {
             "securitySchemes": {
@@ -502,7 +502,18 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A personal access token from /settings/tokens",
-                }
+                },
+                "cookieSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "exchange_session",
+                    "description": (
+                        "The browser's signed-in session (`__Host-exchange_session` in "
+                        "production). Requests that change anything must also send the "
+                        "X-CSRF-Token header with the token from the page's "
+                        '<meta name="csrf-token">.'
+                    ),
+                },
             },
             "schemas": SCHEMAS,
         },
