@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,6 +14,7 @@ from exchange.models.mail import MailStatus
 from exchange.services import accounts, audit, outbox
 from exchange.services.pagination import page_number
 from exchange.services.validation import ValidationError
+from exchange.web import IdConvertor
 from exchange.web.auth import admin_only, client_ip, require_user
 from exchange.web.forms import checkbox, read_form, text
 from exchange.web.options import city_options, role_label, role_options
@@ -19,10 +22,10 @@ from exchange.web.rendering import flash, redirect, render
 
 
 def _int_param(raw: str | None) -> int | None:
-    """A database id from the URL; anything else (or out of range) means none."""
-    if not raw or not raw.isdigit() or len(raw) > 9:
+    """A database id from the query string, by the same rule as `{name:id}` in paths."""
+    if not raw or not re.fullmatch(IdConvertor.regex, raw):
         return None
-    return int(raw)
+    return IdConvertor().convert(raw)
 
 
 def event_labels() -> dict[str, str]:
