@@ -17,24 +17,30 @@ from starlette.staticfiles import StaticFiles
 from tortoise.exceptions import ValidationError
 
 from exchange import db
-from exchange.services import brokering, housekeeping, outbox
-from exchange.services.permissions import NotFound, PermissionDenied
+from exchange.services import housekeeping, outbox
+from exchange.services.errors import ServiceError
+from exchange.services.peer_invitations import run_expiry
 from exchange.settings import Settings, load_settings
-from exchange.web import accounts, admin, api, cities, errors, library, matching, pages, tokens
+from exchange.web import (
+    accounts,
+    admin,
+    api,
+    cities,
+    errors,
+    exchanges,
+    library,
+    match_requests,
+    notices,
+    pages,
+    peer_invitations,
+    tokens,
+)
 from exchange.web.auth import SessionMiddleware
 from exchange.web.csrf import CSRFMiddleware
 from exchange.web.headers import SecurityHeadersMiddleware
 from exchange.web.notices import NoticeCountMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-
-
-async def _not_found(request: Request, exc: Exception) -> Response:
-    return errors.error_response(request, 404)
-
-
-async def _forbidden(request: Request, exc: Exception) -> Response:
-    return errors.error_response(request, 403)
 
 
 async def _unfit_value(request: Request, exc: Exception) -> Response:
@@ -63,7 +69,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         # The same switch as the mail sender: tests and `exchange worker` setups turn both off.
         chores = (
             [
-                asyncio.create_task(brokering.run_expiry(settings, stop)),
+                asyncio.create_task(run_expiry(settings, stop)),
                 asyncio.create_task(housekeeping.run_housekeeping(settings, stop)),
             ]
             if settings.run_mail_sender
@@ -86,7 +92,10 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             *admin.routes,
             *cities.routes,
             *library.routes,
-            *matching.routes,
+            *match_requests.routes,
+            *peer_invitations.routes,
+            *exchanges.routes,
+            *notices.routes,
             *tokens.routes,
             *api.routes,
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
@@ -100,8 +109,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         ],
         exception_handlers={
             HTTPException: errors.http_exception,
-            NotFound: _not_found,
-            PermissionDenied: _forbidden,
+            ServiceError: errors.service_error,
             ValidationError: _unfit_value,
             500: errors.server_error,
         },

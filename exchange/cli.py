@@ -215,7 +215,7 @@ def read_password(from_stdin: bool) -> str:
 
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
     from exchange.services import accounts
-    from exchange.services.validation import ValidationError
+    from exchange.services.errors import ValidationError
 
     password = read_password(args.password_stdin)
 
@@ -239,11 +239,11 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from exchange.services import brokering, housekeeping, outbox
+    from exchange.services import housekeeping, outbox, peer_invitations
 
     async def work(settings: Settings) -> list[str]:
         if args.once:
-            expired = await brokering.expire_invitations(settings)
+            expired = await peer_invitations.expire_invitations(settings)
             sent = await outbox.send_due(settings, outbox.sender_id())
             purged = await housekeeping.purge_stale(settings)
             return [
@@ -258,7 +258,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         print("Delivering mail and expiring peer invitations (Ctrl+C to stop)")
         await asyncio.gather(
             outbox.run_sender(settings, stop, poll_seconds=args.interval),
-            brokering.run_expiry(settings, stop),
+            peer_invitations.run_expiry(settings, stop),
             housekeeping.run_housekeeping(settings, stop),
         )
         return ["Stopped."]

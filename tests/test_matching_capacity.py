@@ -8,9 +8,13 @@ import httpx
 import pytest
 
 from exchange.models.cities import City
-from exchange.models.matching import Exchange, InvitationStatus, PeerInvitation
-from exchange.services import brokering
-from exchange.services.brokering import Conflict, RequestInput
+from exchange.models.matching import InvitationStatus, PeerExchange, PeerInvitation
+from exchange.services import (
+    match_requests,
+    peer_invitations,
+)
+from exchange.services.errors import Conflict
+from exchange.services.match_requests import RequestInput
 from exchange.settings import Settings
 
 from matching_data import Catalogue, load_catalogue
@@ -23,7 +27,7 @@ async def two_invitations_for_the_last_unit(
     """Lviv and Toronto both invite Manchester, which has one unit of capacity."""
     invitations = []
     for user, city in ((catalogue.lviv, "lviv-ua"), (catalogue.toronto, "toronto-ca")):
-        mr = await brokering.check_file_request(
+        mr = await match_requests.check_file_request(
             user,
             RequestInput(
                 city_key=city,
@@ -31,7 +35,9 @@ async def two_invitations_for_the_last_unit(
                 description="Support for victims after an attack",
             ),
         )
-        invitations.append(await brokering.check_invite(settings, user, mr.id, "manchester-gb"))
+        invitations.append(
+            await peer_invitations.check_invite_peer(settings, user, mr.id, "manchester-gb")
+        )
     return invitations[0], invitations[1]
 
 
@@ -45,8 +51,8 @@ async def test_two_concurrent_acceptances_take_the_last_unit_once(
 ) -> None:
     first, second = await two_invitations_for_the_last_unit(catalogue, settings)
     results = await asyncio.gather(
-        brokering.check_answer(settings, catalogue.manchester, first.id, True),
-        brokering.check_answer(settings, catalogue.manchester, second.id, True),
+        peer_invitations.check_answer(settings, catalogue.manchester, first.id, True),
+        peer_invitations.check_answer(settings, catalogue.manchester, second.id, True),
         return_exceptions=True,
     )
     winners = [r for r in results if isinstance(r, PeerInvitation)]
@@ -55,7 +61,7 @@ async def test_two_concurrent_acceptances_take_the_last_unit_once(
     assert losers[0].code == "no_capacity"
     manchester = await City.get(key="manchester-gb")
     assert manchester.capacity_used == 1
-    assert await Exchange.filter(mentor=manchester).count() == 1
+    assert await PeerExchange.filter(mentor=manchester).count() == 1
     statuses = sorted([(await PeerInvitation.get(id=i.id)).status.value for i in (first, second)])
     # The loser's acceptance rolled back: its invitation is still waiting for an answer.
     assert statuses == [InvitationStatus.ACCEPTED.value, InvitationStatus.PENDING.value]
@@ -67,23 +73,23 @@ async def test_many_concurrent_acceptances_never_overbook(
     await City.filter(key="nice-fr").update(mentoring_capacity=2)
     invitations = []
     for city in ("lviv-ua", "toronto-ca", "manchester-gb", "berlin-de", "oslo-no"):
-        mr = await brokering.check_file_request(
+        mr = await match_requests.check_file_request(
             catalogue.staff,
             RequestInput(
                 city_key=city, challenges=["post-attack-recovery"], description="After an attack"
             ),
         )
         invitations.append(
-            await brokering.check_invite(settings, catalogue.staff, mr.id, "nice-fr")
+            await peer_invitations.check_invite_peer(settings, catalogue.staff, mr.id, "nice-fr")
         )
     results = await asyncio.gather(
-        *(brokering.check_answer(settings, catalogue.nice, i.id, True) for i in invitations),
+        *(peer_invitations.check_answer(settings, catalogue.nice, i.id, True) for i in invitations),
         return_exceptions=True,
     )
     assert sum(isinstance(r, PeerInvitation) for r in results) == 2, results
     assert all(isinstance(r, PeerInvitation | Conflict) for r in results), results
     assert (await City.get(key="nice-fr")).capacity_used == 2
-    assert await Exchange.filter(mentor__key="nice-fr").count() == 2
+    assert await PeerExchange.filter(mentor__key="nice-fr").count() == 2
 
 
 async def test_two_concurrent_http_acceptances_take_the_last_unit_once(
@@ -99,4 +105,4 @@ async def test_two_concurrent_http_acceptances_take_the_last_unit_once(
     loser = next(r for r in responses if r.status_code == 409)
     assert "no free mentoring capacity" in loser.text
     assert (await City.get(key="manchester-gb")).capacity_used == 1
-    assert await Exchange.all().count() == 1
+    assert await PeerExchange.all().count() == 1

@@ -10,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from exchange.models.matching import InvitationStatus, PeerInvitation
-from exchange.services import brokering
+from exchange.services import (
+    match_requests,
+    peer_invitations,
+)
 from exchange.settings import Settings
 
 from matching_data import load_catalogue
@@ -156,13 +159,15 @@ async def test_worker_once_expires_overdue_invitations(
     clean_db: str, tmp_path: Path, settings: Settings
 ) -> None:
     catalogue = await load_catalogue()
-    mr = await brokering.check_file_request(
+    mr = await match_requests.check_file_request(
         catalogue.lviv,
-        brokering.RequestInput(
+        match_requests.RequestInput(
             city_key="lviv-ua", challenges=["post-attack-recovery"], description="After an attack"
         ),
     )
-    invitation = await brokering.check_invite(settings, catalogue.lviv, mr.id, "nice-fr")
+    invitation = await peer_invitations.check_invite_peer(
+        settings, catalogue.lviv, mr.id, "nice-fr"
+    )
     await PeerInvitation.filter(id=invitation.id).update(
         expires_at=datetime.now(UTC) - timedelta(minutes=1)
     )

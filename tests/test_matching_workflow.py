@@ -19,18 +19,29 @@ from exchange.models.accounts import User
 from exchange.models.cities import City
 from exchange.models.mail import OutboxMessage
 from exchange.models.matching import (
-    Exchange,
     InvitationStatus,
     MatchRequest,
     Notice,
+    PeerExchange,
     PeerInvitation,
     RequestEvent,
     RequestStatus,
 )
-from exchange.services import brokering, labels, matching, outbox, permissions
+from exchange.services import (
+    candidates,
+    errors,
+    exchanges,
+    labels,
+    match_requests,
+    matching,
+    outbox,
+    peer_invitations,
+)
 from exchange.settings import Settings
-from exchange.web import matching as web_matching
+from exchange.web import exchanges as web_exchanges
+from exchange.web import match_requests as web_match_requests
 from exchange.web import options as web_options
+from exchange.web import peer_invitations as web_peer_invitations
 
 from matching_data import Catalogue, load_catalogue
 from support import (
@@ -134,7 +145,7 @@ async def test_acceptance_creates_an_exchange_takes_capacity_and_tells_the_reque
     assert response.status_code == 303
     manchester = await City.get(key="manchester-gb")
     assert manchester.capacity_used == 1
-    exchange = await Exchange.get(request_id=request_id)
+    exchange = await PeerExchange.get(request_id=request_id)
     assert exchange.mentor_id == manchester.id  # type: ignore[attr-defined]
     mr = await MatchRequest.get(id=request_id)
     assert mr.status == RequestStatus.MATCHED
@@ -154,7 +165,7 @@ async def test_acceptance_creates_an_exchange_takes_capacity_and_tells_the_reque
     assert "Mary accepted for Manchester" in detail.text
     # A city without free capacity is no longer proposed anywhere.
     assert "manchester-gb" not in [
-        c.city_key for c in await matching.rank(brokering.query_for(mr, "lviv-ua", 10))
+        c.city_key for c in await matching.rank(candidates.query_for(mr, "lviv-ua", 10))
     ]
 
 
@@ -267,9 +278,12 @@ async def test_unanswered_invitations_expire_and_the_next_candidate_can_be_invit
     request_id = await file_request(client, catalogue.lviv)
     await invite(client, request_id, "manchester-gb")
     now = datetime.now(UTC)
-    assert await brokering.expire_invitations(settings, now + timedelta(days=13)) == 0
-    assert await brokering.expire_invitations(settings, now + timedelta(days=14, minutes=1)) == 1
-    assert await brokering.expire_invitations(settings, now + timedelta(days=15)) == 0
+    assert await peer_invitations.expire_invitations(settings, now + timedelta(days=13)) == 0
+    assert (
+        await peer_invitations.expire_invitations(settings, now + timedelta(days=14, minutes=1))
+        == 1
+    )
+    assert await peer_invitations.expire_invitations(settings, now + timedelta(days=15)) == 0
     invitation = await invitation_for(request_id, "manchester-gb")
     assert invitation.status == InvitationStatus.EXPIRED
     assert (await MatchRequest.get(id=request_id)).status == RequestStatus.OPEN
@@ -296,17 +310,17 @@ async def test_unanswered_invitations_expire_and_the_next_candidate_can_be_invit
 async def test_expiry_days_come_from_the_setting(
     client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings
 ) -> None:
-    mr = await brokering.check_file_request(
+    mr = await match_requests.check_file_request(
         catalogue.lviv,
-        brokering.RequestInput(
+        match_requests.RequestInput(
             city_key="lviv-ua", challenges=["post-attack-recovery"], description="After an attack"
         ),
     )
     short = replace(settings, invitation_expiry_days=3)
-    invitation = await brokering.check_invite(short, catalogue.lviv, mr.id, "nice-fr")
+    invitation = await peer_invitations.check_invite_peer(short, catalogue.lviv, mr.id, "nice-fr")
     assert invitation.expires_at - invitation.created_at == timedelta(days=3)
     later = datetime.now(UTC) + timedelta(days=3, minutes=1)
-    assert await brokering.expire_invitations(short, later) == 1
+    assert await peer_invitations.expire_invitations(short, later) == 1
 
 
 async def test_conclusion_with_feedback_frees_capacity_and_feeds_the_ranking(
@@ -317,7 +331,7 @@ async def test_conclusion_with_feedback_frees_capacity_and_feeds_the_ranking(
     invitation = await invitation_for(request_id, "manchester-gb")
     await switch(client, catalogue.manchester)
     await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
-    exchange = await Exchange.get(request_id=request_id)
+    exchange = await PeerExchange.get(request_id=request_id)
 
     # A third city cannot see or conclude it.
     await switch(client, catalogue.nice)
@@ -332,7 +346,7 @@ async def test_conclusion_with_feedback_frees_capacity_and_feeds_the_ranking(
         {"rating": "5", "learned": "How to run a victims' support hub"},
     )
     assert response.status_code == 303
-    exchange = await Exchange.get(id=exchange.id)
+    exchange = await PeerExchange.get(id=exchange.id)
     assert exchange.status.value == "concluded" and exchange.mentee_rating == 5
     assert (await City.get(key="manchester-gb")).capacity_used == 0
     assert (await MatchRequest.get(id=request_id)).status == RequestStatus.CLOSED
@@ -340,13 +354,13 @@ async def test_conclusion_with_feedback_frees_capacity_and_feeds_the_ranking(
     # The other side adds its own feedback; capacity is not freed twice.
     await switch(client, catalogue.manchester)
     await post_form(client, f"/exchanges/{exchange.id}", {"rating": "4", "learned": "Ideas"})
-    exchange = await Exchange.get(id=exchange.id)
+    exchange = await PeerExchange.get(id=exchange.id)
     assert exchange.mentor_rating == 4 and exchange.mentee_rating == 5
     assert (await City.get(key="manchester-gb")).capacity_used == 0
 
     best = (
         await matching.rank(
-            brokering.query_for(await MatchRequest.get(id=request_id), "lviv-ua", 5)
+            candidates.query_for(await MatchRequest.get(id=request_id), "lviv-ua", 5)
         )
     )[0]
     texts = matching.reason_texts(best.reasons)
@@ -421,7 +435,7 @@ async def test_candidates_link_their_city_and_flag_a_city_nobody_answers_for(
     assert (await invite(client, request_id, "nice-fr")).status_code == 303
     assert await OutboxMessage.all().count() == mails_before
     event = await RequestEvent.get(request_id=request_id, kind="invited")
-    assert brokering.event_text(event) == (
+    assert match_requests.event_text(event) == (
         "Olena invited Nice, which has no official on Exchange yet: nobody was emailed"
     )
     notice = await Notice.get(user=catalogue.staff, kind="invited_without_official")
@@ -451,13 +465,13 @@ async def test_lists_and_forms_render(client: httpx.AsyncClient, catalogue: Cata
     assert tokens_page.status_code == 200 and "No tokens yet." in tokens_page.text
 
 
-async def accepted_exchange(client: httpx.AsyncClient, catalogue: Catalogue) -> Exchange:
+async def accepted_exchange(client: httpx.AsyncClient, catalogue: Catalogue) -> PeerExchange:
     request_id = await file_request(client, catalogue.lviv)
     await invite(client, request_id, "manchester-gb")
     invitation = await invitation_for(request_id, "manchester-gb")
     await switch(client, catalogue.manchester)
     await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
-    return await Exchange.get(request_id=request_id)
+    return await PeerExchange.get(request_id=request_id)
 
 
 async def test_a_partly_matched_request_shows_its_progress_everywhere(
@@ -528,7 +542,7 @@ async def test_feedback_given_is_never_overwritten(
     again = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "1", "learned": "B"})
     assert again.status_code == 409
     assert "Lviv has already given feedback on this exchange." in again.text
-    stored = await Exchange.get(id=exchange.id)
+    stored = await PeerExchange.get(id=exchange.id)
     assert (stored.mentee_rating, stored.mentee_learned) == (5, "A")
     assert stored.mentor_rating is None
 
@@ -547,7 +561,7 @@ async def test_feedback_given_is_never_overwritten(
         {"rating": "1", "learned": "D", "on_behalf_of": "manchester-gb"},
     )
     assert late.status_code == 409
-    stored = await Exchange.get(id=exchange.id)
+    stored = await PeerExchange.get(id=exchange.id)
     assert (stored.mentee_rating, stored.mentee_learned) == (5, "A")
     assert (stored.mentor_rating, stored.mentor_learned) == (3, "C")
     assert await RequestEvent.filter(request_id=exchange.request_id, kind="feedback").count() == 2  # type: ignore[attr-defined]
@@ -556,7 +570,7 @@ async def test_feedback_given_is_never_overwritten(
     await switch(client, catalogue.manchester)
     mentor = await post_form(client, f"/exchanges/{exchange.id}", {"rating": "2", "learned": "E"})
     assert mentor.status_code == 409
-    assert (await Exchange.get(id=exchange.id)).mentor_rating == 3
+    assert (await PeerExchange.get(id=exchange.id)).mentor_rating == 3
 
 
 async def test_staff_give_feedback_only_on_behalf_of_a_city_they_name(
@@ -575,7 +589,7 @@ async def test_staff_give_feedback_only_on_behalf_of_a_city_they_name(
     assert unnamed.status_code == 400 and 'id="error-on_behalf_of"' in unnamed.text
     foreign = await post_form(client, url, {"rating": "4", "on_behalf_of": "nice-fr"})
     assert foreign.status_code == 400
-    stored = await Exchange.get(id=exchange.id)
+    stored = await PeerExchange.get(id=exchange.id)
     assert stored.mentee_rating is None and stored.mentor_rating is None
 
     done = await post_form(client, url, {"rating": "4", "learned": "A", "on_behalf_of": "lviv-ua"})
@@ -583,12 +597,12 @@ async def test_staff_give_feedback_only_on_behalf_of_a_city_they_name(
     twice = await post_form(client, url, {"rating": "2", "learned": "B", "on_behalf_of": "lviv-ua"})
     assert twice.status_code == 409
     assert "Lviv has already given feedback on this exchange." in twice.text
-    stored = await Exchange.get(id=exchange.id)
+    stored = await PeerExchange.get(id=exchange.id)
     assert (stored.mentee_rating, stored.mentee_learned) == (4, "A")
     assert stored.mentor_rating is None
 
     event = await RequestEvent.get(request_id=exchange.request_id, kind="feedback")  # type: ignore[attr-defined]
-    assert brokering.event_text(event) == (
+    assert match_requests.event_text(event) == (
         f"{catalogue.staff.name} (staff) gave feedback on behalf of Lviv"
     )
     for official in (catalogue.lviv, catalogue.manchester):
@@ -605,7 +619,7 @@ async def test_staff_give_feedback_only_on_behalf_of_a_city_they_name(
     assert 'name="on_behalf_of"' not in page.text
     own = await post_form(client, url, {"rating": "5", "learned": "E", "on_behalf_of": "lviv-ua"})
     assert own.status_code == 303
-    stored = await Exchange.get(id=exchange.id)
+    stored = await PeerExchange.get(id=exchange.id)
     assert (stored.mentee_rating, stored.mentor_rating) == (4, 5)
     assert "Waiting for feedback" not in (await client.get(url)).text
 
@@ -615,13 +629,13 @@ async def test_two_submissions_for_one_side_record_one(
 ) -> None:
     exchange = await accepted_exchange(client, catalogue)
     results = await asyncio.gather(
-        brokering.check_conclude(settings, catalogue.lviv, exchange.id, 4, "First"),
-        brokering.check_conclude(settings, catalogue.lviv, exchange.id, 2, "Second"),
+        exchanges.check_conclude(settings, catalogue.lviv, exchange.id, 4, "First"),
+        exchanges.check_conclude(settings, catalogue.lviv, exchange.id, 2, "Second"),
         return_exceptions=True,
     )
-    conflicts = [r for r in results if isinstance(r, brokering.Conflict)]
+    conflicts = [r for r in results if isinstance(r, errors.Conflict)]
     assert len(conflicts) == 1 and conflicts[0].code == "feedback_given"
-    stored = await Exchange.get(id=exchange.id)
+    stored = await PeerExchange.get(id=exchange.id)
     assert (stored.mentee_rating, stored.mentee_learned) in ((4, "First"), (2, "Second"))
     assert (await City.get(key="manchester-gb")).capacity_used == 0
 
@@ -632,9 +646,9 @@ async def test_inviting_ranks_before_taking_the_request_lock(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    mr = await brokering.check_file_request(
+    mr = await match_requests.check_file_request(
         catalogue.lviv,
-        brokering.RequestInput(
+        match_requests.RequestInput(
             city_key="lviv-ua", challenges=["post-attack-recovery"], description="After an attack"
         ),
     )
@@ -646,7 +660,9 @@ async def test_inviting_ranks_before_taking_the_request_lock(
         return await rank(query, index)
 
     monkeypatch.setattr(matching, "rank", watched_rank)
-    invitation = await brokering.check_invite(settings, catalogue.lviv, mr.id, "manchester-gb")
+    invitation = await peer_invitations.check_invite_peer(
+        settings, catalogue.lviv, mr.id, "manchester-gb"
+    )
     assert in_transaction == [False]
     assert invitation.score is not None and invitation.score > 0
     assert (await PeerInvitation.get(id=invitation.id)).score == invitation.score
@@ -667,11 +683,11 @@ async def test_the_invitation_mail_names_the_format(
 async def test_request_pages_read_through_services(
     client: httpx.AsyncClient, catalogue: Catalogue
 ) -> None:
-    options = await brokering.request_form_options(catalogue.lviv)
+    options = await match_requests.request_form_options(catalogue.lviv)
     assert options.own_city is not None and options.own_city.key == "lviv-ua"
     assert options.cities == [("lviv-ua", "Lviv")]
     assert options.challenges[0] == ("post-attack-recovery", "Post-attack recovery")
-    everyone = await brokering.request_form_options(catalogue.staff)
+    everyone = await match_requests.request_form_options(catalogue.staff)
     assert everyone.own_city is None
     assert [key for key, _name in everyone.cities] == [
         "berlin-de",
@@ -682,16 +698,16 @@ async def test_request_pages_read_through_services(
         "toronto-ca",
     ]
     cityless = await make_user("nobody@example.org")
-    with pytest.raises(permissions.PermissionDenied):
-        await brokering.request_form_options(cityless)
+    with pytest.raises(errors.PermissionDenied):
+        await match_requests.request_form_options(cityless)
 
     request_id = await file_request(client, catalogue.lviv)
-    detail = await brokering.request_detail(catalogue.lviv, request_id)
+    detail = await match_requests.request_detail(catalogue.lviv, request_id)
     assert detail.challenge_names == {"post-attack-recovery": "Post-attack recovery"}
     await invite(client, request_id, "nice-fr")
     invitation = await invitation_for(request_id, "nice-fr")
-    assert not (await brokering.invitation_detail(catalogue.lviv, invitation.id)).can_answer
-    answering = await brokering.invitation_detail(catalogue.nice, invitation.id)
+    assert not (await peer_invitations.invitation_detail(catalogue.lviv, invitation.id)).can_answer
+    answering = await peer_invitations.invitation_detail(catalogue.nice, invitation.id)
     assert answering.can_answer
     assert answering.challenge_names == {"post-attack-recovery": "Post-attack recovery"}
 
@@ -699,7 +715,7 @@ async def test_request_pages_read_through_services(
 def test_matching_routes_and_form_options_run_no_queries() -> None:
     """Routes parse, call a service and render: no model is queried in these modules."""
     queries = {"all", "filter", "get", "get_or_none", "exists", "fetch_related", "values_list"}
-    for module in (web_matching, web_options):
+    for module in (web_match_requests, web_peer_invitations, web_exchanges, web_options):
         tree = ast.parse(inspect.getsource(module))
         imported = {
             alias.asname or alias.name

@@ -25,6 +25,7 @@ class User(Model):
     city: fields.ForeignKeyNullableRelation[City] = fields.ForeignKeyField(
         "exchange.City", related_name="officials", null=True, on_delete=fields.RESTRICT
     )
+    city_id: int | None
     timezone = fields.CharField(max_length=64, default="UTC")
     locale = fields.CharField(max_length=16, default="en")
     is_active = fields.BooleanField(default=True)
@@ -49,6 +50,7 @@ class UserSession(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "exchange.User", related_name="sessions", on_delete=fields.CASCADE
     )
+    user_id: int
     created_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField()
     ip = fields.CharField(max_length=64, default="")
@@ -69,9 +71,11 @@ class Invitation(Model):
     city: fields.ForeignKeyNullableRelation[City] = fields.ForeignKeyField(
         "exchange.City", related_name="invitations", null=True, on_delete=fields.CASCADE
     )
+    city_id: int | None
     invited_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "exchange.User", related_name="invitations_sent", null=True, on_delete=fields.SET_NULL
     )
+    invited_by_id: int | None
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     accepted_at = fields.DatetimeField(null=True)
@@ -87,6 +91,7 @@ class PasswordReset(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "exchange.User", related_name="password_resets", on_delete=fields.CASCADE
     )
+    user_id: int
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)

@@ -17,12 +17,14 @@ class AuditEvent(Model):
     actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "exchange.User", related_name="audit_events", null=True, on_delete=fields.SET_NULL
     )
+    actor_id: int | None
     subject: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "exchange.User",
         related_name="audit_subject_events",
         null=True,
         on_delete=fields.SET_NULL,
     )
+    subject_id: int | None
     # The address typed at a failed sign-in, which may belong to no account.
     email = fields.CharField(max_length=254, default="")
     ip = fields.CharField(max_length=64, default="")

@@ -56,6 +56,7 @@ class CityLanguage(Model):
     city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
         "exchange.City", related_name="languages", on_delete=fields.CASCADE
     )
+    city_id: int
     code = fields.CharField(max_length=2, db_index=True)
     position = fields.SmallIntField(default=0)
 
@@ -91,6 +92,7 @@ class Practice(Model):
     city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
         "exchange.City", related_name="practices", on_delete=fields.CASCADE
     )
+    city_id: int
     title = fields.CharField(max_length=200)
     summary = fields.TextField(default="")
     since = fields.IntField(null=True)
@@ -120,9 +122,11 @@ class PracticeChallenge(Model):
     practice: fields.ForeignKeyRelation[Practice] = fields.ForeignKeyField(
         "exchange.Practice", related_name="challenge_links", on_delete=fields.CASCADE
     )
+    practice_id: int
     challenge: fields.ForeignKeyRelation[Challenge] = fields.ForeignKeyField(
         "exchange.Challenge", related_name="practice_links", on_delete=fields.RESTRICT
     )
+    challenge_id: int
 
     class Meta:
         table = "practice_challenge"

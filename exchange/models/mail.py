@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -31,6 +32,9 @@ class OutboxMessage(Model):
     claimed_by = fields.CharField(max_length=64, default="")
     sent_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
+    # Parts beside the body (a calendar invitation, say): see `services.outbox.Attachment`.
+    # Nullable, so that adding it works on a database that already holds mail.
+    attachments: Any = fields.JSONField(default=list, null=True)
 
     class Meta:
         table = "outbox_message"

@@ -47,9 +47,11 @@ class MatchRequest(Model):
     city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
         "exchange.City", related_name="match_requests", on_delete=fields.CASCADE
     )
+    city_id: int
     requested_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "exchange.User", related_name="match_requests", null=True, on_delete=fields.SET_NULL
     )
+    requested_by_id: int | None
     challenges: fields.JSONField[list[str]] = fields.JSONField(default=list)
     description = fields.TextField(default="")
     languages: fields.JSONField[list[str]] = fields.JSONField(default=list)
@@ -65,7 +67,7 @@ class MatchRequest(Model):
     closed_at = fields.DatetimeField(null=True)
 
     invitations: fields.ReverseRelation[PeerInvitation]
-    exchanges: fields.ReverseRelation[Exchange]
+    exchanges: fields.ReverseRelation[PeerExchange]
     events: fields.ReverseRelation[RequestEvent]
 
     class Meta:
@@ -80,21 +82,25 @@ class PeerInvitation(Model):
     request: fields.ForeignKeyRelation[MatchRequest] = fields.ForeignKeyField(
         "exchange.MatchRequest", related_name="invitations", on_delete=fields.CASCADE
     )
+    request_id: int
     city: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
         "exchange.City", related_name="peer_invitations", on_delete=fields.CASCADE
     )
+    city_id: int
     invited_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "exchange.User",
         related_name="peer_invitations_sent",
         null=True,
         on_delete=fields.SET_NULL,
     )
+    invited_by_id: int | None
     answered_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "exchange.User",
         related_name="peer_invitations_answered",
         null=True,
         on_delete=fields.SET_NULL,
     )
+    answered_by_id: int | None
     status = fields.CharEnumField(
         InvitationStatus, max_length=16, default=InvitationStatus.PENDING, db_index=True
     )
@@ -110,22 +116,26 @@ class PeerInvitation(Model):
         ordering = ("-created_at", "-id")
 
 
-class Exchange(Model):
+class PeerExchange(Model):
     """An accepted pairing. While active it holds one unit of the mentor's capacity."""
 
     id = fields.IntField(primary_key=True)
     request: fields.ForeignKeyRelation[MatchRequest] = fields.ForeignKeyField(
         "exchange.MatchRequest", related_name="exchanges", on_delete=fields.CASCADE
     )
+    request_id: int
     invitation: fields.OneToOneNullableRelation[PeerInvitation] = fields.OneToOneField(
         "exchange.PeerInvitation", related_name="exchange", null=True, on_delete=fields.SET_NULL
     )
+    invitation_id: int | None
     mentor: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
         "exchange.City", related_name="exchanges_as_mentor", on_delete=fields.CASCADE
     )
+    mentor_id: int
     mentee: fields.ForeignKeyRelation[City] = fields.ForeignKeyField(
         "exchange.City", related_name="exchanges_as_mentee", on_delete=fields.CASCADE
     )
+    mentee_id: int
     status = fields.CharEnumField(
         ExchangeStatus, max_length=16, default=ExchangeStatus.ACTIVE, db_index=True
     )
@@ -149,9 +159,11 @@ class RequestEvent(Model):
     request: fields.ForeignKeyRelation[MatchRequest] = fields.ForeignKeyField(
         "exchange.MatchRequest", related_name="events", on_delete=fields.CASCADE
     )
+    request_id: int
     actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "exchange.User", related_name="request_events", null=True, on_delete=fields.SET_NULL
     )
+    actor_id: int | None
     kind = fields.CharField(max_length=32)
     message = fields.CharField(max_length=255)
     params: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
@@ -169,6 +181,7 @@ class Notice(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "exchange.User", related_name="notices", on_delete=fields.CASCADE
     )
+    user_id: int
     kind = fields.CharField(max_length=32)
     message = fields.CharField(max_length=255)
     params: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
@@ -189,6 +202,7 @@ class PersonalAccessToken(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "exchange.User", related_name="access_tokens", on_delete=fields.CASCADE
     )
+    user_id: int
     name = fields.CharField(max_length=100)
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField()

@@ -1,7 +1,7 @@
 """Signing in and out, invitations, password resets, settings and user administration.
 
-`check_*` functions validate and then change state; each one that sends email writes
-it to the outbox in the same transaction and wakes the sender after commit.
+`check_*` functions validate and then change state in a unit of work, which writes
+their mail and audit events in the same transaction and wakes the sender after commit.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from exchange.i18n import SUPPORTED_LOCALES, gettext_noop
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, Role, User
 from exchange.models.cities import City
 from exchange.models.matching import PersonalAccessToken
-from exchange.services import audit, outbox, permissions, sessions
+from exchange.services import audit, errors, permissions, sessions
 from exchange.services.audit import Event
+from exchange.services.errors import ValidationError
 from exchange.services.pagination import Page, paginate
 from exchange.services.secrets import (
     MAX_PASSWORD_LENGTH,
@@ -32,7 +32,8 @@ from exchange.services.secrets import (
     new_token,
     verify_password,
 )
-from exchange.services.validation import Checker, ValidationError, is_email, is_timezone
+from exchange.services.unit_of_work import unit_of_work
+from exchange.services.validation import Checker, is_email, is_timezone
 from exchange.services.validation import normalise_email as normalise_email
 from exchange.settings import Settings
 
@@ -99,13 +100,13 @@ async def check_sign_in(
     if not await asyncio.to_thread(verify_password, user.password_hash, password):
         await record_failure(email, ip, now, user)
         raise SignInFailed
-    async with in_transaction():
+    async with unit_of_work() as uow:
         if needs_rehash(user.password_hash):
             user.password_hash = await asyncio.to_thread(hash_password, password)
             await user.save(update_fields=["password_hash", "updated_at"])
         await LoginAttempt.filter(kind="failure", email=email).delete()
         session_id = await sessions.start_session(user, ip, user_agent)
-        await audit.record(Event.SIGN_IN, actor=user, subject=user, ip=ip)
+        uow.audit(Event.SIGN_IN, actor=user, subject=user, ip=ip)
     return SignedIn(user, session_id)
 
 
@@ -117,14 +118,14 @@ async def is_throttled(email: str, ip: str, now: datetime) -> bool:
 async def record_failure(email: str, ip: str, now: datetime, user: User | None = None) -> None:
     """Count a failure; the one that reaches a limit locks the account or the address."""
     since = now - THROTTLE_WINDOW
-    async with in_transaction():
+    async with unit_of_work() as uow:
         await LoginAttempt.create(kind="failure", email=email, ip=ip, created_at=now)
         recent = LoginAttempt.filter(kind="failure", created_at__gt=since)
         if await recent.filter(email=email).count() >= MAX_FAILURES_PER_ACCOUNT:
             await LoginAttempt.create(kind="lock", email=email, ip="", created_at=now)
         if ip and await recent.filter(ip=ip).count() >= MAX_FAILURES_PER_ADDRESS:
             await LoginAttempt.create(kind="lock", email="", ip=ip, created_at=now)
-        await audit.record(Event.SIGN_IN_FAILED, subject=user, email=email, ip=ip)
+        uow.audit(Event.SIGN_IN_FAILED, subject=user, email=email, ip=ip)
 
 
 async def sign_out(user: User | None, session_id: str, ip: str = "") -> None:
@@ -165,7 +166,7 @@ async def check_invite(
     assert role_value is not None
     raw, hashed = new_token()
     now = datetime.now(UTC)
-    async with in_transaction():
+    async with unit_of_work(settings) as uow:
         # Only the newest link to an address works; older unanswered ones end here.
         await Invitation.filter(email=email, accepted_at__isnull=True, expires_at__gt=now).update(
             expires_at=now
@@ -180,8 +181,7 @@ async def check_invite(
             created_at=now,
             expires_at=now + INVITATION_LIFETIME,
         )
-        await outbox.queue_email(
-            settings,
+        uow.email(
             to=email,
             locale=inviter.locale,
             subject=gettext_noop("You are invited to Exchange"),
@@ -194,14 +194,13 @@ async def check_invite(
                 "expires_days": INVITATION_LIFETIME.days,
             },
         )
-        await audit.record(
+        uow.audit(
             Event.INVITATION_SENT,
             actor=inviter,
             email=email,
             ip=ip,
             detail={"role": role_value.value, "city": city.key if city else None},
         )
-    outbox.wake_sender()
     return invitation
 
 
@@ -231,9 +230,9 @@ async def open_invitation(raw_token: str, now: datetime | None = None) -> Invita
         "city"
     )
     if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= now:
-        raise permissions.NotFound
+        raise errors.NotFound
     if await User.filter(email=invitation.email).exists():
-        raise permissions.NotFound
+        raise errors.NotFound
     return invitation
 
 
@@ -257,22 +256,22 @@ async def check_accept_invitation(
     password_hash = await asyncio.to_thread(hash_password, password)
     now = datetime.now(UTC)
     try:
-        async with in_transaction():
+        async with unit_of_work() as uow:
             # The conditional update makes the token single-use even when two requests race.
             claimed = await Invitation.filter(id=invitation.id, accepted_at__isnull=True).update(
                 accepted_at=now
             )
             if not claimed:
-                raise permissions.NotFound
+                raise errors.NotFound
             user = await User.create(
                 email=invitation.email,
                 name=invitation.name,
                 role=invitation.role,
-                city_id=invitation.city_id,  # type: ignore[attr-defined]
+                city_id=invitation.city_id,
                 timezone=timezone,
                 password_hash=password_hash,
             )
-            await audit.record(Event.INVITATION_ACCEPTED, actor=user, subject=user, ip=ip)
+            uow.audit(Event.INVITATION_ACCEPTED, actor=user, subject=user, ip=ip)
             session_id = await sessions.start_session(user, ip, user_agent)
     except IntegrityError:
         # The same address was given an account at the same moment by another route.
@@ -298,9 +297,9 @@ async def request_password_reset(settings: Settings, email: str, ip: str = "") -
     flooded = await recent.filter(email=email).count() >= MAX_RESETS_PER_ACCOUNT or (
         bool(ip) and await recent.filter(ip=ip).count() >= MAX_RESETS_PER_ADDRESS
     )
-    async with in_transaction():
+    async with unit_of_work(settings) as uow:
         await LoginAttempt.create(kind="reset", email=email, ip=ip, created_at=now)
-        await audit.record(
+        uow.audit(
             Event.PASSWORD_RESET_REQUESTED,
             subject=user,
             email=email,
@@ -315,8 +314,7 @@ async def request_password_reset(settings: Settings, email: str, ip: str = "") -
         await PasswordReset.create(
             token_hash=hashed, user=user, created_at=now, expires_at=now + RESET_LIFETIME
         )
-        await outbox.queue_email(
-            settings,
+        uow.email(
             to=user.email,
             locale=user.locale,
             subject=gettext_noop("Reset your Exchange password"),
@@ -327,16 +325,15 @@ async def request_password_reset(settings: Settings, email: str, ip: str = "") -
                 "expires_minutes": int(RESET_LIFETIME.total_seconds() // 60),
             },
         )
-    outbox.wake_sender()
 
 
 async def open_password_reset(raw_token: str, now: datetime | None = None) -> PasswordReset:
     now = now or datetime.now(UTC)
     reset = await PasswordReset.get_or_none(token_hash=hash_token(raw_token)).select_related("user")
     if reset is None or reset.used_at is not None or reset.expires_at <= now:
-        raise permissions.NotFound
+        raise errors.NotFound
     if not reset.user.is_active:
-        raise permissions.NotFound
+        raise errors.NotFound
     return reset
 
 
@@ -351,10 +348,10 @@ async def check_reset_password(
     user = reset.user
     password_hash = await asyncio.to_thread(hash_password, password)
     now = datetime.now(UTC)
-    async with in_transaction():
+    async with unit_of_work() as uow:
         used = await PasswordReset.filter(id=reset.id, used_at__isnull=True).update(used_at=now)
         if not used:
-            raise permissions.NotFound
+            raise errors.NotFound
         user.password_hash = password_hash
         await user.save(update_fields=["password_hash", "updated_at"])
         # A reset is account recovery: whatever an intruder may hold stops working.
@@ -364,7 +361,7 @@ async def check_reset_password(
         )
         await sessions.end_all_sessions(user)
         await LoginAttempt.filter(kind__in=("failure", "lock"), email=user.email).delete()
-        await audit.record(Event.PASSWORD_RESET, actor=user, subject=user, ip=ip)
+        uow.audit(Event.PASSWORD_RESET, actor=user, subject=user, ip=ip)
     return user
 
 
@@ -381,15 +378,16 @@ async def check_change_password(
     check_password_rules(checker, "password", password, confirm)
     checker.done()
     password_hash = await asyncio.to_thread(hash_password, password)
-    async with in_transaction():
+    async with unit_of_work() as uow:
         user.password_hash = password_hash
         await user.save(update_fields=["password_hash", "updated_at"])
         await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(
             used_at=datetime.now(UTC)
         )
         await sessions.end_all_sessions(user)
-        await audit.record(Event.PASSWORD_CHANGED, actor=user, subject=user, ip=ip)
-        return await sessions.start_session(user, ip, user_agent)
+        uow.audit(Event.PASSWORD_CHANGED, actor=user, subject=user, ip=ip)
+        session_id = await sessions.start_session(user, ip, user_agent)
+    return session_id
 
 
 async def check_update_profile(user: User, *, name: str, timezone: str, locale: str) -> User:
@@ -423,7 +421,7 @@ async def user_for_admin(viewer: User, user_id: int) -> User:
     permissions.require(permissions.can_manage_users(viewer))
     user = await User.get_or_none(id=user_id).select_related("city")
     if user is None:
-        raise permissions.NotFound
+        raise errors.NotFound
     return user
 
 
@@ -441,7 +439,7 @@ async def check_admin_update_user(
         checker.fail("role", _("You cannot remove your own admin rights."))
     checker.done()
     assert role_value is not None
-    old_city_id = user.city_id  # type: ignore[attr-defined]
+    old_city_id = user.city_id
     new_city_id = city.id if city else None
     changes: list[tuple[Event, dict[str, object]]] = []
     if user.role != role_value:
@@ -452,12 +450,12 @@ async def check_admin_update_user(
         changes.append((Event.REACTIVATED if is_active else Event.DEACTIVATED, {}))
     if not changes:
         return user
-    async with in_transaction():
+    async with unit_of_work() as uow:
         user.role, user.city, user.is_active = role_value, city, is_active
         await user.save(update_fields=["role", "city_id", "is_active", "updated_at"])
         await sessions.end_all_sessions(user)
         for event, detail in changes:
-            await audit.record(event, actor=admin, subject=user, ip=ip, detail=detail)
+            uow.audit(event, actor=admin, subject=user, ip=ip, detail=detail)
     return user
 
 
@@ -486,7 +484,7 @@ async def create_user(
         checker.fail("timezone", _("Choose a time zone from the list."))
     checker.done()
     assert role_value is not None
-    async with in_transaction():
+    async with unit_of_work() as uow:
         user = await User.create(
             email=email,
             name=name.strip(),
@@ -495,7 +493,7 @@ async def create_user(
             timezone=timezone,
             password_hash=await asyncio.to_thread(hash_password, password),
         )
-        await audit.record(Event.USER_CREATED, subject=user, detail={"role": role_value.value})
+        uow.audit(Event.USER_CREATED, subject=user, detail={"role": role_value.value})
     return user
 
 

@@ -482,7 +482,7 @@ async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], P
             city_id__in={city for city, _title in chunk}, title__in={t for _c, t in chunk}
         )
         for practice in await query:
-            ident = (practice.city_id, practice.title)  # type: ignore[attr-defined]
+            ident = (practice.city_id, practice.title)
             if ident in wanted:
                 found[ident] = practice
     return found
@@ -504,11 +504,11 @@ async def export_catalogue(out: TextIO) -> tuple[int, int]:
     async for batch in _city_batches():
         by_id = {city.id: city.key for city in batch}
         rows = await Practice.filter(city_id__in=list(by_id)).order_by("city_id", "title", "id")
-        rows.sort(key=lambda p: (by_id[p.city_id], p.title, p.id))  # type: ignore[attr-defined]
+        rows.sort(key=lambda p: (by_id[p.city_id], p.title, p.id))
         links = await _challenges_of([practice.id for practice in rows])
         for practice in rows:
             entry = _practice_entry(
-                by_id[practice.city_id],  # type: ignore[attr-defined]
+                by_id[practice.city_id],
                 practice,
                 [slugs[c] for c in links.get(practice.id, ())],
             )

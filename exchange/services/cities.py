@@ -19,7 +19,6 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
 from tortoise.functions import Coalesce
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Role, User
@@ -32,10 +31,10 @@ from exchange.models.cities import (
     PracticeStatus,
     Region,
 )
-from exchange.services import catalogue_version, permissions
+from exchange.services import permissions, visibility
 from exchange.services.library_rules import SLUG_RE, check_city, check_practice
 from exchange.services.pagination import Page, paginate
-from exchange.services.permissions import NotFound
+from exchange.services.unit_of_work import unit_of_work
 from exchange.services.validation import Checker
 
 SORTS = ("name", "population")
@@ -84,10 +83,11 @@ async def list_cities(viewer: User | None, filters: DirectoryFilters, page: int)
             id__in=Subquery(CityLanguage.filter(code=filters.language).values("city_id"))
         )
     if filters.challenge:
-        tagged = Practice.filter(
-            status=PracticeStatus.PUBLISHED,
-            challenge_links__challenge__slug=filters.challenge,
-        ).values("city_id")
+        tagged = (
+            visibility.public_practices()
+            .filter(challenge_links__challenge__slug=filters.challenge)
+            .values("city_id")
+        )
         cities = cities.filter(id__in=Subquery(tagged))
     if filters.sort == "population":
         # Largest first; cities without a figure go last on both databases.
@@ -97,13 +97,6 @@ async def list_cities(viewer: User | None, filters: DirectoryFilters, page: int)
     result = await paginate(cities, page)
     await City.fetch_for_list(result.items, "languages")
     return result
-
-
-async def access_city(viewer: User | None, key: str) -> City:
-    city = await City.get_or_none(key=key) if _fits_key(key, 80) else None
-    if city is None:
-        raise NotFound
-    return city
 
 
 @dataclass(frozen=True)
@@ -117,11 +110,9 @@ class CityProfile:
 
 async def city_profile(viewer: User | None, key: str, page: int) -> CityProfile:
     """A city with its practices: drafts too for those who may edit them."""
-    city = await access_city(viewer, key)
+    city = await visibility.access_city(viewer, key)
     can_edit = permissions.can_edit_practices_of(viewer, city)
-    practices = Practice.filter(city_id=city.id)
-    if not can_edit:
-        practices = practices.filter(status=PracticeStatus.PUBLISHED)
+    practices = visibility.visible_practices_of(viewer, city)
     officials: list[User] = []
     if permissions.is_signed_in(viewer):
         officials = (
@@ -147,17 +138,6 @@ async def _language_codes(city: City) -> list[str]:
     return [str(code) for code in codes]
 
 
-async def access_practice(viewer: User | None, practice_id: int) -> Practice:
-    """The practice with its city, or NotFound when it is missing or a draft this viewer
-    may not see."""
-    practice = await Practice.get_or_none(id=practice_id).select_related("city")
-    if practice is None or not permissions.can_see_practice(
-        viewer, practice.city, practice.status == PracticeStatus.PUBLISHED
-    ):
-        raise NotFound
-    return practice
-
-
 @dataclass(frozen=True)
 class PracticeView:
     practice: Practice
@@ -167,7 +147,7 @@ class PracticeView:
 
 
 async def practice_detail(viewer: User | None, practice_id: int) -> PracticeView:
-    practice = await access_practice(viewer, practice_id)
+    practice = await visibility.access_practice(viewer, practice_id)
     return PracticeView(
         practice=practice,
         city=practice.city,
@@ -183,13 +163,13 @@ async def _challenges_of(practice: Practice) -> list[Challenge]:
 
 
 async def access_city_for_edit(user: User, key: str) -> City:
-    city = await access_city(user, key)
+    city = await visibility.access_city(user, key)
     permissions.require(permissions.can_edit_city(user, city))
     return city
 
 
 async def access_practice_for_edit(user: User, practice_id: int) -> Practice:
-    practice = await access_practice(user, practice_id)
+    practice = await visibility.access_practice(user, practice_id)
     permissions.require(permissions.can_edit_practices_of(user, practice.city))
     return practice
 
@@ -200,7 +180,7 @@ async def practice_challenge_slugs(user: User, practice_id: int) -> list[str]:
 
 
 async def city_languages(viewer: User | None, key: str) -> list[str]:
-    return await _language_codes(await access_city(viewer, key))
+    return await _language_codes(await visibility.access_city(viewer, key))
 
 
 # --- editing ---------------------------------------------------------------------------
@@ -282,7 +262,7 @@ async def check_update_city(user: User, key: str, form: CityInput) -> City:
     }
     data = check_city(entry, fail)
     checker.done()
-    async with in_transaction():
+    async with unit_of_work() as uow:
         city.name = data.name
         city.country = data.country
         city.region = data.region
@@ -298,7 +278,7 @@ async def check_update_city(user: User, key: str, form: CityInput) -> City:
                 for position, code in enumerate(data.languages)
             ]
         )
-        await catalogue_version.bump()
+        uow.catalogue_changed()
     return city
 
 
@@ -346,7 +326,7 @@ async def _save_practice(practice: Practice, city: City, form: PracticeInput) ->
     practice.status = data.status
     practice.last_reviewed = data.last_reviewed
     try:
-        async with in_transaction():
+        async with unit_of_work() as uow:
             await practice.save()
             await PracticeChallenge.filter(practice_id=practice.id).delete()
             await PracticeChallenge.bulk_create(
@@ -355,7 +335,7 @@ async def _save_practice(practice: Practice, city: City, form: PracticeInput) ->
                     for slug in data.challenges
                 ]
             )
-            await catalogue_version.bump()
+            uow.catalogue_changed()
     except IntegrityError:
         # Another edit took the title between the check and the save.
         checker.fail("title", _("This city already has a practice with this title."))
@@ -384,21 +364,14 @@ async def load_shipped_taxonomy() -> int:
         if term["slug"] not in existing
     ]
     if missing:
-        async with in_transaction():
+        async with unit_of_work() as uow:
             await Challenge.bulk_create(missing)
-            await catalogue_version.bump()
+            uow.catalogue_changed()
     return len(missing)
 
 
 async def list_challenges(viewer: User | None, page: int) -> Page[Challenge]:
     return await paginate(Challenge.all().order_by("position", "slug", "id"), page, per_page=50)
-
-
-async def access_challenge(viewer: User | None, slug: str) -> Challenge:
-    challenge = await Challenge.get_or_none(slug=slug) if _fits_key(slug, 64) else None
-    if challenge is None:
-        raise NotFound
-    return challenge
 
 
 @dataclass(frozen=True)
@@ -419,10 +392,8 @@ async def challenge_page(
 ) -> ChallengeView:
     """A term with its published practices and the cities that have them, each paged on
     its own."""
-    challenge = await access_challenge(viewer, slug)
-    practices = Practice.filter(
-        status=PracticeStatus.PUBLISHED, challenge_links__challenge_id=challenge.id
-    )
+    challenge = await visibility.access_challenge(viewer, slug)
+    practices = visibility.public_practices().filter(challenge_links__challenge_id=challenge.id)
     cities = City.filter(id__in=Subquery(practices.values("city_id")))
     return ChallengeView(
         challenge=challenge,
@@ -446,7 +417,7 @@ class ChallengeInput:
 
 
 async def access_challenge_for_edit(user: User, slug: str) -> Challenge:
-    challenge = await access_challenge(user, slug)
+    challenge = await visibility.access_challenge(user, slug)
     permissions.require(permissions.can_edit_taxonomy(user))
     return challenge
 
@@ -467,12 +438,12 @@ async def check_update_challenge(user: User, slug: str, form: ChallengeInput) ->
     if any(not SLUG_RE.match(s) or s not in known or s == slug for s in related):
         checker.fail("related", _("Choose related terms from the list."))
     checker.done()
-    async with in_transaction():
+    async with unit_of_work() as uow:
         challenge.name = name
         challenge.description = description
         challenge.related = related
         await challenge.save()
-        await catalogue_version.bump()
+        uow.catalogue_changed()
     return challenge
 
 
@@ -513,6 +484,6 @@ def region_values() -> list[str]:
 
 async def home_city(user: User | None) -> City | None:
     """The city an official works for (none for visitors, staff and admins)."""
-    if user is None or user.city_id is None:  # type: ignore[attr-defined]
+    if user is None or user.city_id is None:
         return None
-    return await City.get_or_none(id=user.city_id)  # type: ignore[attr-defined]
+    return await City.get_or_none(id=user.city_id)

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Subquery
 from tortoise.functions import Count
 
 from exchange.domain.matching import (
@@ -37,17 +37,16 @@ from exchange.models.cities import (
     Challenge,
     City,
     CityLanguage,
-    Practice,
     PracticeChallenge,
-    PracticeStatus,
 )
 from exchange.models.matching import (
     AvailabilityVersion,
-    Exchange,
     InvitationStatus,
+    PeerExchange,
     PeerInvitation,
 )
 from exchange.services import catalogue_version, labels
+from exchange.services.visibility import public_practices
 
 log = logging.getLogger("exchange.matching")
 
@@ -92,14 +91,14 @@ async def load_practices() -> dict[int, list[PracticeDoc]]:
     """Published practices by city id, each with its challenge slugs."""
     slugs: dict[int, list[str]] = defaultdict(list)
     links = (
-        await PracticeChallenge.filter(practice__status=PracticeStatus.PUBLISHED)
+        await PracticeChallenge.filter(practice_id__in=Subquery(public_practices().values("id")))
         .order_by("practice_id", "challenge__position", "challenge__slug")
         .values_list("practice_id", "challenge__slug")
     )
     for practice_id, slug in links:
         slugs[practice_id].append(slug)
     rows = (
-        await Practice.filter(status=PracticeStatus.PUBLISHED)
+        await public_practices()
         .order_by("id")
         .values_list("id", "city_id", "title", "summary", "since", "outcomes")
     )
@@ -139,7 +138,7 @@ async def load_history() -> dict[str, PeerHistory]:
         answers[city_id][str(status)] = int(n)
     ratings: dict[int, list[int]] = defaultdict(list)
     for mentor_id, rating in (
-        await Exchange.filter(mentee_rating__isnull=False)
+        await PeerExchange.filter(mentee_rating__isnull=False)
         .order_by("id")
         .values_list("mentor_id", "mentee_rating")
     ):

@@ -12,7 +12,8 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -25,7 +26,7 @@ import aiosmtplib
 from exchange import db, i18n
 from exchange.models.accounts import User
 from exchange.models.mail import MailStatus, OutboxMessage
-from exchange.services import audit, permissions
+from exchange.services import audit, errors, permissions
 from exchange.services.pagination import Page, paginate
 from exchange.settings import Settings
 from exchange.templating import render_template
@@ -41,6 +42,46 @@ SENDING_LEASE = timedelta(minutes=15)
 _wake = asyncio.Event()
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A part sent beside the body, stored with the message until it is sent.
+
+    An `alternative` part is another rendering of the message itself, as a calendar
+    invitation is (`text/calendar; method=REQUEST` beside the text and HTML, which is
+    where calendar programs look for it); it is also attached as a file. A `sensitive`
+    part carries a credential (a signed answer link, say) and is erased once sent, like
+    the body.
+    """
+
+    filename: str
+    content_type: str
+    content: str
+    params: dict[str, str] = field(default_factory=dict)
+    alternative: bool = False
+    sensitive: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "content": self.content,
+            "params": dict(self.params),
+            "alternative": self.alternative,
+            "sensitive": self.sensitive,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Attachment:
+        return cls(
+            filename=str(data["filename"]),
+            content_type=str(data["content_type"]),
+            content=str(data["content"]),
+            params={str(k): str(v) for k, v in dict(data.get("params", {})).items()},
+            alternative=bool(data.get("alternative", False)),
+            sensitive=bool(data.get("sensitive", True)),
+        )
+
+
 async def queue_email(
     settings: Settings,
     *,
@@ -49,8 +90,10 @@ async def queue_email(
     subject: str,
     template: str,
     context: dict[str, Any],
+    attachments: Sequence[Attachment] = (),
 ) -> OutboxMessage:
-    """Write an email to the outbox. Call it inside the transaction of its cause.
+    """Write an email to the outbox. Call it inside the transaction of its cause (a
+    unit of work does).
 
     `subject` is an untranslated message id (mark it with `gettext_noop`), formatted with
     `context`; the body comes from `templates/mail/<template>.txt` and `.html`.
@@ -70,6 +113,7 @@ async def queue_email(
         message_id=make_msgid(uuid.uuid4().hex, _mail_domain(settings)),
         status=MailStatus.PENDING,
         next_attempt_at=now,
+        attachments=[attachment.to_json() for attachment in attachments],
     )
 
 
@@ -156,6 +200,19 @@ def build_email(settings: Settings, message: OutboxMessage) -> EmailMessage:
     email["Date"] = format_datetime(message.created_at)
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
+    parts = [Attachment.from_json(data) for data in message.attachments or []]
+    for part in parts:
+        if part.alternative:
+            subtype = part.content_type.split("/", 1)[1]
+            email.add_alternative(part.content, subtype=subtype, params=part.params)
+    for part in parts:
+        maintype, subtype = part.content_type.split("/", 1)
+        email.add_attachment(
+            part.content.encode("utf-8"),
+            maintype=maintype,
+            subtype=subtype,
+            filename=part.filename,
+        )
     return email
 
 
@@ -210,7 +267,8 @@ async def _send_one(settings: Settings, message: OutboxMessage, now: datetime) -
         )
         return 0
     # The body goes once it is sent: invitation and reset links in it are credentials,
-    # which the database otherwise keeps only as hashes.
+    # which the database otherwise keeps only as hashes. So do attachments that carry one.
+    kept = [data for data in message.attachments or [] if not data.get("sensitive", True)]
     await OutboxMessage.filter(id=message.id).update(
         status=MailStatus.SENT,
         attempts=attempts,
@@ -218,6 +276,7 @@ async def _send_one(settings: Settings, message: OutboxMessage, now: datetime) -
         last_error="",
         body_text="",
         body_html="",
+        attachments=kept,
     )
     return 1
 
@@ -261,6 +320,6 @@ async def resend(viewer: User, message_id: int, ip: str = "") -> None:
         status=MailStatus.PENDING, attempts=0, next_attempt_at=datetime.now(UTC), last_error=""
     )
     if not updated:
-        raise permissions.NotFound
+        raise errors.NotFound
     await audit.record(audit.Event.MAIL_RESENT, actor=viewer, ip=ip, detail={"mail": message_id})
     wake_sender()

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from exchange import db
 from exchange.domain.text import stop_words
-from exchange.models.cities import Practice, PracticeStatus
+from exchange.services import visibility
 from exchange.services.pagination import Page
 
 START = "\ue000"
@@ -111,13 +111,14 @@ def _sqlite_sql(query: str, challenge: str, region: str) -> Statements | None:
     def mark() -> str:
         return "?"
 
+    visible, visible_params = visibility.public_practice_sql("p", mark)
     where, params = _filters(challenge, region, mark)
     base = (
         " FROM practice_search JOIN practice p ON p.id = practice_search.rowid"
         " JOIN city c ON c.id = p.city_id"
-        f" WHERE practice_search MATCH ? AND p.status = ?{where}"
+        f" WHERE practice_search MATCH ? AND {visible}{where}"
     )
-    params = [match, PracticeStatus.PUBLISHED.value, *params]
+    params = [match, *visible_params, *params]
     select = (
         "SELECT p.id AS id, c.key AS city_key, c.name AS city_name,"
         f" highlight(practice_search, 0, '{START}', '{STOP}') AS title,"
@@ -136,7 +137,8 @@ def _postgres_sql(query: str, challenge: str, region: str) -> Statements | None:
     def mark() -> str:
         return f"${next(counter)}"
 
-    query_mark, status_mark = mark(), mark()
+    query_mark = mark()
+    visible, visible_params = visibility.public_practice_sql("p", mark)
     where, params = _filters(challenge, region, mark)
     options = (
         f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS}, MinWords=12, "
@@ -145,9 +147,9 @@ def _postgres_sql(query: str, challenge: str, region: str) -> Statements | None:
     tsquery = f"plainto_tsquery('english'::regconfig, {query_mark})"
     base = (
         " FROM practice p JOIN city c ON c.id = p.city_id"
-        f" WHERE {PG_VECTOR} @@ {tsquery} AND p.status = {status_mark}{where}"
+        f" WHERE {PG_VECTOR} @@ {tsquery} AND {visible}{where}"
     )
-    params = [" ".join(terms), PracticeStatus.PUBLISHED.value, *params]
+    params = [" ".join(terms), *visible_params, *params]
     title_mark, options_mark, limit_mark, offset_mark = mark(), mark(), mark(), mark()
     select = (
         "SELECT p.id AS id, c.key AS city_key, c.name AS city_name,"
@@ -161,7 +163,7 @@ def _postgres_sql(query: str, challenge: str, region: str) -> Statements | None:
 
 
 async def _browse(challenge: str, region: str, page: int, per_page: int) -> Page[SearchHit]:
-    practices = Practice.filter(status=PracticeStatus.PUBLISHED).select_related("city")
+    practices = visibility.public_practices().select_related("city")
     if region:
         practices = practices.filter(city__region=region)
     if challenge:

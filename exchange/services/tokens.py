@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from exchange.i18n import gettext as _
 from exchange.models.accounts import User
 from exchange.models.matching import PersonalAccessToken
-from exchange.services import permissions
+from exchange.services import errors, permissions
 from exchange.services.pagination import Page, paginate
 from exchange.services.secrets import hash_token, new_token
 from exchange.services.validation import Checker
@@ -60,7 +60,7 @@ async def revoke_token(user: User, token_id: int) -> None:
         id=token_id, user=user, revoked_at__isnull=True
     ).update(revoked_at=datetime.now(UTC))
     if not updated and not await PersonalAccessToken.exists(id=token_id, user=user):
-        raise permissions.NotFound
+        raise errors.NotFound
 
 
 async def user_for_token(raw: str) -> User | None:

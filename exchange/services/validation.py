@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from zoneinfo import available_timezones
 
-from exchange.i18n import gettext as _
+from exchange.services.errors import ValidationError
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-@dataclass
-class ValidationError(Exception):
-    """Bad input; nothing was changed. `fields` maps a field name to its message."""
-
-    fields: dict[str, str] = field(default_factory=dict)
-    message: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.message:
-            self.message = _("Please correct the errors below.")
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class Checker:

@@ -12,8 +12,8 @@ from starlette.routing import Route
 from exchange import i18n
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Role, User
-from exchange.services import accounts, permissions
-from exchange.services.validation import ValidationError
+from exchange.services import accounts, errors, permissions
+from exchange.services.errors import ValidationError
 from exchange.web import csrf
 from exchange.web.auth import (
     Endpoint,
@@ -106,7 +106,7 @@ def explains_dead_links(kind: str) -> Callable[[Endpoint], Endpoint]:
         async def wrapper(request: Request) -> Response:
             try:
                 return await endpoint(request)
-            except permissions.NotFound:
+            except errors.NotFound:
                 return render(request, "accounts/link_unusable.html", {"kind": kind}, 404)
 
         return wrapper

@@ -12,8 +12,8 @@ from exchange.i18n import gettext as _
 from exchange.models.accounts import Role
 from exchange.models.mail import MailStatus
 from exchange.services import accounts, audit, outbox
+from exchange.services.errors import ValidationError
 from exchange.services.pagination import page_number
-from exchange.services.validation import ValidationError
 from exchange.web import IdConvertor
 from exchange.web.auth import admin_only, client_ip, require_user
 from exchange.web.forms import checkbox, read_form, text

@@ -16,10 +16,10 @@ from exchange.domain.markdown import render_markdown
 from exchange.i18n import gettext as _
 from exchange.models.cities import Challenge, City, Practice, PracticeStatus, Region
 from exchange.services import cities
+from exchange.services.errors import ValidationError
 from exchange.services.labels import language_label, region_label, sort_key
 from exchange.services.library_rules import country_codes
 from exchange.services.pagination import page_number
-from exchange.services.validation import ValidationError
 from exchange.web.auth import current_user, require_user, signed_in, staff_only
 from exchange.web.forms import read_form, text, values
 from exchange.web.options import timezone_options

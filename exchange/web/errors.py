@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from exchange.i18n import gettext as _
+from exchange.services.errors import ServiceError, describe
 from exchange.web.headers import security_headers
 from exchange.web.rendering import render
 
@@ -34,7 +35,9 @@ def default_message(status: int) -> str:
         403: _("You do not have permission to see this page."),
         404: _("We could not find that page."),
         405: _("That action is not allowed here."),
+        409: _("That action no longer fits the current state. Reload the page and try again."),
         413: _("The request is too large."),
+        422: _("Some of what was sent is not valid."),
         429: _("Too many attempts. Please wait and try again."),
         500: _("Something went wrong on our side. We have been told and will look into it."),
         503: _("The service is unavailable right now. Please try again shortly."),
@@ -58,15 +61,41 @@ STATUS_CODES = {
 }
 
 
-def error_response(request: Request, status: int, message: str = "", code: str = "") -> Response:
+def error_response(
+    request: Request,
+    status: int,
+    message: str = "",
+    code: str = "",
+    fields: dict[str, str] | None = None,
+) -> Response:
     message = message or default_message(status)
     if wants_json(request):
-        code = code or STATUS_CODES.get(status, "error")
-        body = {"error": {"code": code, "message": message, "fields": {}}}
-        return JSONResponse(body, status_code=status)
+        return json_error(status, code or STATUS_CODES.get(status, "error"), message, fields)
     return render(
         request, "errors/error.html", {"status": status, "message": message}, status_code=status
     )
+
+
+def json_error(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> JSONResponse:
+    """The API's one error shape: `{"error": {"code", "message", "fields"}}`."""
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def service_error(request: Request, exc: Exception) -> Response:
+    """A use case's refusal that its route did not handle itself (most often 404/403).
+
+    A page shows the generic message of its status: a service's own wording may be
+    meant for a form field, not a whole page.
+    """
+    assert isinstance(exc, ServiceError)
+    status, code, message, fields = describe(exc)
+    if wants_json(request):
+        return json_error(status, code, message, fields)
+    return error_response(request, status)
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
+from exchange.services.errors import NotFound
+
 
 async def read_form(request: Request) -> FormData:
     return await request.form(max_files=1, max_fields=200)
@@ -22,3 +24,11 @@ def values(form: FormData, *names: str) -> dict[str, str]:
 
 def checkbox(form: FormData, name: str) -> bool:
     return form.get(name) in ("on", "1", "true", "yes")
+
+
+def path_id(request: Request, name: str) -> int:
+    """An id from the path (the `id` convertor has checked its form); NotFound if absent."""
+    value = request.path_params.get(name)
+    if not isinstance(value, int):
+        raise NotFound
+    return value

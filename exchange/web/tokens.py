@@ -7,9 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from exchange.i18n import gettext as _
-from exchange.services import permissions, tokens
+from exchange.services import errors, tokens
+from exchange.services.errors import ValidationError
 from exchange.services.pagination import page_number
-from exchange.services.validation import ValidationError
 from exchange.web.auth import require_user, signed_in
 from exchange.web.forms import read_form, text
 from exchange.web.rendering import flash, redirect, render
@@ -42,7 +42,7 @@ async def token_revoke(request: Request) -> Response:
     try:
         token_id = int(request.path_params["token_id"])
     except ValueError:
-        raise permissions.NotFound from None
+        raise errors.NotFound from None
     await tokens.revoke_token(user, token_id)
     response = redirect("/settings/tokens")
     flash(request, response, _("The token is revoked."), "success")

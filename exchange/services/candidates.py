@@ -1,0 +1,105 @@
+"""Candidates: the peers ranked for a request, as pages and the API show them.
+
+Ranking itself is the matching engine's (`services/matching.py` over
+`domain/matching`); this module turns its answer into cities the requester can invite.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from exchange.domain.matching import Candidate, MatchError, MatchQuery
+from exchange.models.accounts import Role, User
+from exchange.models.cities import City
+from exchange.models.matching import MatchRequest, PeerInvitation
+from exchange.services import matching, visibility
+
+log = logging.getLogger("exchange.candidates")
+
+
+CANDIDATES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    """A ranked peer as pages and the API show it."""
+
+    city: City
+    score: float
+    reasons: list[str]
+    free_capacity: int
+    # False when nobody answers for the city on Exchange yet: staff will have to.
+    has_official: bool = True
+
+
+async def request_candidates(user: User, request_id: int) -> list[CandidateView]:
+    """Ranked peers for a request, leaving out cities already invited."""
+    request = await visibility.access_request(user, request_id)
+    invitations = await PeerInvitation.filter(request=request)
+    return await rank_candidates(request, list(invitations))
+
+
+def query_for(request: MatchRequest, city_key: str, limit: int) -> MatchQuery:
+    return MatchQuery(
+        city_key=city_key,
+        challenges=tuple(request.challenges),
+        text=request.description,
+        languages=tuple(request.languages),
+        regions=tuple(request.regions),
+        limit=limit,
+    )
+
+
+async def rank_candidates(
+    request: MatchRequest, invitations: Sequence[PeerInvitation]
+) -> list[CandidateView]:
+    """The best peers for a request, leaving out the cities in `invitations`."""
+    invited = {i.city_id for i in invitations}
+    key = await city_key_of(request)
+    try:
+        ranked = await matching.rank(query_for(request, key, CANDIDATES_SHOWN + len(invited)))
+    except MatchError:
+        log.warning("Request %s could not be ranked", request.id, exc_info=True)
+        return []
+    cities = {c.key: c for c in await City.filter(key__in=[r.city_key for r in ranked])}
+    views: list[CandidateView] = []
+    for candidate in ranked:
+        peer = cities.get(candidate.city_key)
+        if peer is None or peer.id in invited:
+            continue
+        views.append(_view(candidate, peer))
+    views = views[:CANDIDATES_SHOWN]
+    staffed = await _cities_with_officials([v.city.id for v in views])
+    return [replace(v, has_official=v.city.id in staffed) for v in views]
+
+
+def _view(candidate: Candidate, city: City) -> CandidateView:
+    return CandidateView(
+        city=city,
+        score=round(candidate.score, 4),
+        reasons=matching.reason_texts(candidate.reasons),
+        free_capacity=max(city.mentoring_capacity - city.capacity_used, 0),
+    )
+
+
+async def _cities_with_officials(city_ids: list[int]) -> set[int]:
+    rows = await User.filter(city_id__in=city_ids, is_active=True, role=Role.OFFICIAL).values_list(
+        "city_id", flat=True
+    )
+    return {int(str(city_id)) for city_id in rows}
+
+
+async def score_of(request: MatchRequest, peer: City) -> float | None:
+    """The peer's score for the request when it is among the ranked, for the record."""
+    try:
+        ranked = await matching.rank(query_for(request, await city_key_of(request), 50))
+    except MatchError:
+        return None
+    return next((round(c.score, 4) for c in ranked if c.city_key == peer.key), None)
+
+
+async def city_key_of(request: MatchRequest) -> str:
+    city = await City.get(id=request.city_id)
+    return city.key

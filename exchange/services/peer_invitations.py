@@ -1,0 +1,323 @@
+"""Peer invitations: asking a ranked city for help, its answer, and expiry.
+
+Accepting takes one unit of the peer's capacity (`services/capacity.py`) and starts an
+exchange in the same transaction as the answer, with the request row locked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from exchange import i18n
+from exchange.i18n import gettext as _
+from exchange.i18n import gettext_noop as N_
+from exchange.models.accounts import Role, User
+from exchange.models.cities import City
+from exchange.models.matching import (
+    ExchangeStatus,
+    InvitationStatus,
+    MatchRequest,
+    PeerExchange,
+    PeerInvitation,
+)
+from exchange.services import labels, permissions, visibility
+from exchange.services.candidates import score_of
+from exchange.services.capacity import take_capacity
+from exchange.services.errors import Conflict, ValidationError
+from exchange.services.match_requests import (
+    OPEN_STATUSES,
+    challenge_name_list,
+    challenge_names,
+    invitations_left,
+    locked_request,
+    officials_of,
+    record_event,
+    refresh_status,
+    requesting_side,
+)
+from exchange.services.pagination import Page, paginate
+from exchange.services.unit_of_work import UnitOfWork, unit_of_work
+from exchange.settings import Settings
+
+log = logging.getLogger("exchange.invitations")
+
+
+MAX_REASON = 2_000
+
+
+async def check_invite_peer(
+    settings: Settings, user: User, request_id: int, city_key: str
+) -> PeerInvitation:
+    """Invite a peer city; its officials get an email and a notice."""
+    request = await visibility.access_request(user, request_id)
+    permissions.require(permissions.can_manage_match_request(user, request))
+    peer = await City.get_or_none(key=city_key.strip()) if city_key.strip() else None
+    if peer is None:
+        raise ValidationError({"city": _("Choose a city to invite.")})
+    if peer.id == request.city_id:
+        raise ValidationError({"city": _("A city cannot be its own peer.")})
+    # Ranking may wait for an index rebuild: do it before taking the request's row lock.
+    # The score is advisory, recorded on the invitation as the ranking saw it.
+    score = await score_of(request, peer)
+    now = datetime.now(UTC)
+    async with unit_of_work(settings) as uow:
+        request = await locked_request(request.id)
+        invitations = await PeerInvitation.filter(request=request)
+        if request.status not in OPEN_STATUSES:
+            raise Conflict("request_not_open", _("This request no longer takes invitations."))
+        if invitations_left(request, invitations) < 1:
+            raise Conflict(
+                "enough_invited",
+                _("As many cities as wanted are already invited or have accepted."),
+            )
+        if any(i.city_id == peer.id for i in invitations):
+            raise Conflict(
+                "already_invited", _("%(city)s was already invited.") % {"city": peer.name}
+            )
+        if peer.capacity_used >= peer.mentoring_capacity:
+            raise Conflict(
+                "no_capacity", _("%(city)s has no free mentoring capacity.") % {"city": peer.name}
+            )
+        invitation = await PeerInvitation.create(
+            request=request,
+            city=peer,
+            invited_by=user,
+            status=InvitationStatus.PENDING,
+            score=score,
+            created_at=now,
+            expires_at=now + timedelta(days=settings.invitation_expiry_days),
+        )
+        officials = await officials_of(peer.id)
+        await record_event(
+            request,
+            user,
+            "invited",
+            N_("%(user)s invited %(city)s")
+            if officials
+            else N_(
+                "%(user)s invited %(city)s, which has no official on Exchange yet: "
+                "nobody was emailed"
+            ),
+            {"user": user.name, "city": peer.name},
+        )
+        await refresh_status(request)
+        if officials:
+            await _tell_invited_city(uow, invitation, request, peer, officials)
+        else:
+            await _tell_staff_nobody_answers(uow, user, invitation, peer)
+    return invitation
+
+
+async def _tell_staff_nobody_answers(
+    uow: UnitOfWork, user: User, invitation: PeerInvitation, peer: City
+) -> None:
+    """An invited city without officials hears nothing: staff must answer for it."""
+    staff = await User.filter(is_active=True, role__in=(Role.STAFF, Role.ADMIN)).order_by("id")
+    uow.notify(
+        [member for member in staff if member.id != user.id],
+        "invited_without_official",
+        N_(
+            "%(city)s was invited but has no official on Exchange yet: "
+            "staff will need to answer for this city"
+        ),
+        {"city": peer.name},
+        f"/peer-invitations/{invitation.id}",
+    )
+
+
+async def _tell_invited_city(
+    uow: UnitOfWork,
+    invitation: PeerInvitation,
+    request: MatchRequest,
+    peer: City,
+    officials: list[User],
+) -> None:
+    """The invited city's officials: a notice and an email each."""
+    requester = await City.get(id=request.city_id)
+    link = f"/peer-invitations/{invitation.id}"
+    params = {"city": requester.name}
+    uow.notify(
+        officials, "peer_invitation", N_("%(city)s asks your city for peer support"), params, link
+    )
+    challenges = await challenge_name_list(request.challenges)
+    for official in officials:
+        with i18n.use_locale(official.locale):
+            format_text = labels.format_label(request.format.value)
+        uow.email(
+            to=official.email,
+            locale=official.locale,
+            subject=N_("%(city)s asks your city for peer support"),
+            template="peer_invitation",
+            context={
+                **params,
+                "name": official.name,
+                "peer": peer.name,
+                "challenges": challenges,
+                "description": request.description,
+                "format": format_text,
+                "time_frame": request.time_frame,
+                "expires_at": invitation.expires_at.strftime("%Y-%m-%d"),
+                "link": uow.absolute(link),
+            },
+        )
+
+
+@dataclass(frozen=True)
+class InvitationDetail:
+    invitation: PeerInvitation
+    challenge_names: dict[str, str]
+    can_answer: bool
+    # The exchange the invitation started, once accepted.
+    exchange: PeerExchange | None = None
+
+
+async def invitation_detail(user: User, invitation_id: int) -> InvitationDetail:
+    """An invitation with what its page shows, and whether the user may answer it now."""
+    invitation = await visibility.access_invitation(user, invitation_id)
+    exchange = None
+    if invitation.status == InvitationStatus.ACCEPTED:
+        exchange = await PeerExchange.get_or_none(invitation_id=invitation.id)
+    return InvitationDetail(
+        invitation=invitation,
+        challenge_names=await challenge_names(invitation.request.challenges),
+        can_answer=permissions.can_answer_peer_invitation(user, invitation)
+        and invitation.status == InvitationStatus.PENDING,
+        exchange=exchange,
+    )
+
+
+async def list_invitations(user: User, page: int) -> Page[PeerInvitation]:
+    """Invitations addressed to the user's city (staff: all), newest first."""
+    permissions.require(permissions.is_signed_in(user))
+    query = visibility.invitations_to_own_city(user).select_related(
+        "city", "request", "request__city"
+    )
+    return await paginate(query.order_by("-created_at", "-id"), page)
+
+
+async def check_answer(
+    settings: Settings, user: User, invitation_id: int, accept: bool, reason: str = ""
+) -> PeerInvitation:
+    """Accept (which creates the exchange and takes a unit of capacity) or decline."""
+    invitation = await visibility.access_invitation(user, invitation_id)
+    permissions.require(permissions.can_answer_peer_invitation(user, invitation))
+    reason = reason.strip()
+    if len(reason) > MAX_REASON:
+        raise ValidationError(
+            {"reason": _("Use at most %(count)d characters.") % {"count": MAX_REASON}}
+        )
+    now = datetime.now(UTC)
+    status = InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED
+    async with unit_of_work(settings) as uow:
+        request = await locked_request(invitation.request_id)
+        answered = await PeerInvitation.filter(
+            id=invitation.id, status=InvitationStatus.PENDING, expires_at__gt=now
+        ).update(status=status, answered_at=now, answered_by=user, reason=reason)
+        if not answered:
+            raise Conflict("not_pending", _("This invitation was already answered or expired."))
+        peer = invitation.city
+        if accept:
+            await take_capacity(peer)
+            await PeerExchange.create(
+                request=request,
+                invitation=invitation,
+                mentor=peer,
+                mentee_id=request.city_id,
+                status=ExchangeStatus.ACTIVE,
+                created_at=now,
+            )
+            message = N_("%(user)s accepted for %(city)s")
+        else:
+            message = N_("%(user)s declined for %(city)s")
+        await record_event(
+            request, user, status.value, message, {"user": user.name, "city": peer.name}
+        )
+        await refresh_status(request)
+        uow.availability_changed()
+        await _tell_requester(uow, request, peer, status, reason)
+    invitation.status = status
+    return invitation
+
+
+async def _tell_requester(
+    uow: UnitOfWork,
+    request: MatchRequest,
+    peer: City,
+    status: InvitationStatus,
+    reason: str = "",
+) -> None:
+    """The requesting side (who filed it and the city's officials): email and notice."""
+    subjects = {
+        InvitationStatus.ACCEPTED: N_("%(city)s accepted your request for peer support"),
+        InvitationStatus.DECLINED: N_("%(city)s declined your request for peer support"),
+        InvitationStatus.EXPIRED: N_("Your invitation to %(city)s expired unanswered"),
+    }
+    subject = subjects[status]
+    people = await requesting_side(request)
+    link = f"/requests/{request.id}"
+    params = {"city": peer.name}
+    uow.notify(people, f"invitation_{status.value}", subject, params, link)
+    for person in people:
+        uow.email(
+            to=person.email,
+            locale=person.locale,
+            subject=subject,
+            template="peer_answer",
+            context={
+                **params,
+                "name": person.name,
+                "status": status.value,
+                "reason": reason,
+                "link": uow.absolute(link),
+            },
+        )
+
+
+async def expire_invitations(settings: Settings, now: datetime | None = None) -> int:
+    """Expire every pending invitation past its date; tell the requesting side.
+
+    Run periodically by the app's background task and by `exchange worker`. Each
+    invitation is claimed with a conditional UPDATE, so several runners never double up.
+    """
+    now = now or datetime.now(UTC)
+    due = (
+        await PeerInvitation.filter(status=InvitationStatus.PENDING, expires_at__lte=now)
+        .select_related("city")
+        .order_by("expires_at", "id")
+    )
+    expired = 0
+    for invitation in due:
+        async with unit_of_work(settings) as uow:
+            request = await locked_request(invitation.request_id)
+            won = await PeerInvitation.filter(
+                id=invitation.id, status=InvitationStatus.PENDING
+            ).update(status=InvitationStatus.EXPIRED, answered_at=now)
+            if not won:
+                continue
+            await record_event(
+                request,
+                None,
+                "expired",
+                N_("The invitation to %(city)s expired"),
+                {"city": invitation.city.name},
+            )
+            await refresh_status(request)
+            uow.availability_changed()
+            await _tell_requester(uow, request, invitation.city, InvitationStatus.EXPIRED)
+        expired += 1
+    return expired
+
+
+async def run_expiry(settings: Settings, stop: asyncio.Event, interval: float = 300.0) -> None:
+    """Expire invitations every `interval` seconds until `stop` is set."""
+    while not stop.is_set():
+        try:
+            await expire_invitations(settings)
+        except Exception:  # keep the loop alive through a database hiccup
+            log.exception("Expiring invitations failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -1,0 +1,173 @@
+"""What each user may see: every visibility rule, for single objects and for lists.
+
+`access_<thing>(user, ...)` returns the object or raises `NotFound`: where existence
+itself is private, a user who may not see an object is told it does not exist, the same
+way on every page and API path. `visible_<things>(user)` returns the query of what that
+user may list or search, so lists, search, feeds and exports apply the same rule inside
+the database, never by filtering after a limit.
+
+No other module filters by status or owner to decide what someone may see. Staff
+override is a named rule per kind of object (`STAFF_SEE_*`), not a default: a kind that
+staff may not see simply has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from exchange.models.accounts import User
+from exchange.models.cities import Challenge, City, Practice, PracticeStatus
+from exchange.models.matching import MatchRequest, PeerExchange, PeerInvitation
+from exchange.services import permissions
+from exchange.services.errors import NotFound
+from exchange.services.library_rules import SLUG_RE
+
+# Staff broker every match: they see every request, invitation and exchange, and the
+# drafts of every city's practices, since they edit the library on the cities' behalf.
+STAFF_SEE_ALL_REQUESTS = True
+STAFF_SEE_ALL_INVITATIONS = True
+STAFF_SEE_ALL_EXCHANGES = True
+STAFF_SEE_ALL_DRAFTS = True
+
+
+def _staff(user: User | None, rule: bool) -> bool:
+    return rule and permissions.is_staff(user)
+
+
+def _own_city_id(user: User | None) -> int | None:
+    return user.city_id if user is not None and permissions.is_signed_in(user) else None
+
+
+def _fits_key(value: str, max_length: int) -> bool:
+    return 0 < len(value) <= max_length and SLUG_RE.fullmatch(value) is not None
+
+
+# ------------------------------------------------------------------ the library
+# Cities and the taxonomy are public. A practice is public once published; a draft is
+# seen only by those who may edit its city's practices.
+
+
+async def access_city(user: User | None, key: str) -> City:
+    city = await City.get_or_none(key=key) if _fits_key(key, 80) else None
+    if city is None:
+        raise NotFound
+    return city
+
+
+async def access_challenge(user: User | None, slug: str) -> Challenge:
+    challenge = await Challenge.get_or_none(slug=slug) if _fits_key(slug, 64) else None
+    if challenge is None:
+        raise NotFound
+    return challenge
+
+
+def can_see_practice(user: User | None, practice: Practice, city: City) -> bool:
+    if practice.status == PracticeStatus.PUBLISHED:
+        return True
+    return _staff(user, STAFF_SEE_ALL_DRAFTS) or permissions.belongs_to_city(user, city)
+
+
+async def access_practice(user: User | None, practice_id: int) -> Practice:
+    """The practice with its city, or NotFound when it is missing or a draft this user
+    may not see."""
+    practice = await Practice.get_or_none(id=practice_id).select_related("city")
+    if practice is None or not can_see_practice(user, practice, practice.city):
+        raise NotFound
+    return practice
+
+
+def public_practices() -> QuerySet[Practice]:
+    """Practices anyone may read: what search, challenge pages and matching use."""
+    return Practice.filter(status=PracticeStatus.PUBLISHED)
+
+
+def visible_practices_of(user: User | None, city: City) -> QuerySet[Practice]:
+    """A city's practices as this user may list them: drafts too for its editors."""
+    practices = Practice.filter(city_id=city.id)
+    if _staff(user, STAFF_SEE_ALL_DRAFTS) or permissions.belongs_to_city(user, city):
+        return practices
+    return practices.filter(status=PracticeStatus.PUBLISHED)
+
+
+def public_practice_sql(alias: str, mark: Callable[[], str]) -> tuple[str, list[Any]]:
+    """`public_practices` as a SQL condition and its parameters, for raw search SQL;
+    `mark` gives the next placeholder in the caller's dialect."""
+    return f"{alias}.status = {mark()}", [PracticeStatus.PUBLISHED.value]
+
+
+# ------------------------------------------------------------------ peer matching
+# A match request is private to its city's officials; an invitation is also seen by the
+# invited city; an exchange by both of its cities.
+
+
+async def access_request(user: User | None, request_id: int) -> MatchRequest:
+    request = await MatchRequest.get_or_none(id=request_id).select_related("city", "requested_by")
+    if request is None or not can_see_request(user, request):
+        raise NotFound
+    return request
+
+
+def can_see_request(user: User | None, request: MatchRequest) -> bool:
+    return _staff(user, STAFF_SEE_ALL_REQUESTS) or permissions.in_city(user, request.city_id)
+
+
+def visible_requests(user: User | None) -> QuerySet[MatchRequest]:
+    if _staff(user, STAFF_SEE_ALL_REQUESTS):
+        return MatchRequest.all()
+    city_id = _own_city_id(user)
+    return MatchRequest.filter(city_id=city_id) if city_id else MatchRequest.filter(id=0)
+
+
+async def access_invitation(user: User | None, invitation_id: int) -> PeerInvitation:
+    invitation = await PeerInvitation.get_or_none(id=invitation_id).select_related(
+        "city", "request", "request__city"
+    )
+    if invitation is None or not can_see_invitation(user, invitation):
+        raise NotFound
+    return invitation
+
+
+def can_see_invitation(user: User | None, invitation: PeerInvitation) -> bool:
+    return (
+        _staff(user, STAFF_SEE_ALL_INVITATIONS)
+        or permissions.in_city(user, invitation.city_id)
+        or can_see_request(user, invitation.request)
+    )
+
+
+def invitations_to_own_city(user: User | None) -> QuerySet[PeerInvitation]:
+    """The invitations a user answers: to their city; staff answer for every city."""
+    if _staff(user, STAFF_SEE_ALL_INVITATIONS):
+        return PeerInvitation.all()
+    city_id = _own_city_id(user)
+    return PeerInvitation.filter(city_id=city_id) if city_id else PeerInvitation.filter(id=0)
+
+
+async def access_exchange(user: User | None, exchange_id: int) -> PeerExchange:
+    exchange = await PeerExchange.get_or_none(id=exchange_id).select_related(
+        "mentor", "mentee", "request"
+    )
+    if exchange is None or not can_see_exchange(user, exchange):
+        raise NotFound
+    return exchange
+
+
+def can_see_exchange(user: User | None, exchange: PeerExchange) -> bool:
+    return (
+        _staff(user, STAFF_SEE_ALL_EXCHANGES)
+        or permissions.in_city(user, exchange.mentor_id)
+        or permissions.in_city(user, exchange.mentee_id)
+    )
+
+
+def visible_exchanges(user: User | None) -> QuerySet[PeerExchange]:
+    if _staff(user, STAFF_SEE_ALL_EXCHANGES):
+        return PeerExchange.all()
+    city_id = _own_city_id(user)
+    if not city_id:
+        return PeerExchange.filter(id=0)
+    return PeerExchange.filter(Q(mentor_id=city_id) | Q(mentee_id=city_id))

@@ -1,0 +1,65 @@
+"""The page of an exchange between two cities, where each side gives its feedback."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from exchange.i18n import gettext as _
+from exchange.services import exchanges
+from exchange.services.errors import Conflict, ValidationError
+from exchange.services.labels import rating_label
+from exchange.web.auth import require_user, signed_in
+from exchange.web.forms import path_id, read_form, text
+from exchange.web.labels import matching_labels
+from exchange.web.rendering import flash, redirect, render
+
+
+@signed_in
+async def exchange_show(request: Request) -> Response:
+    user = require_user(request)
+    exchange_id = path_id(request, "exchange_id")
+    detail = await exchanges.exchange_detail(user, exchange_id)
+    context: dict[str, object] = {
+        "exchange": detail.exchange,
+        "feedback_given_by": detail.feedback_given_by,
+        "feedback_sides": detail.sides,
+        "can_give_feedback": detail.can_give_feedback,
+        "on_behalf_options": detail.on_behalf_options,
+        "rating_options": [(str(n), rating_label(n)) for n in range(exchanges.MAX_RATING, 0, -1)],
+        **matching_labels(),
+    }
+    if request.method == "GET":
+        return render(request, "matching/exchange.html", context)
+    form = await read_form(request)
+    try:
+        await exchanges.check_conclude(
+            request.app.state.settings,
+            user,
+            exchange_id,
+            text(form, "rating", 4),
+            text(form, "learned", 20_000),
+            on_behalf_of=text(form, "on_behalf_of", 200),
+        )
+    except ValidationError as exc:
+        context.update(
+            errors=exc.fields,
+            values={
+                "rating": text(form, "rating", 4),
+                "learned": text(form, "learned"),
+                "on_behalf_of": text(form, "on_behalf_of", 200),
+            },
+        )
+        return render(request, "matching/exchange.html", context, status_code=400)
+    except Conflict as exc:
+        context["form_error"] = exc.message
+        return render(request, "matching/exchange.html", context, status_code=409)
+    response = redirect(f"/exchanges/{exchange_id}")
+    flash(request, response, _("Thank you: your feedback is recorded."), "success")
+    return response
+
+
+routes = [
+    Route("/exchanges/{exchange_id:id}", exchange_show, methods=["GET", "POST"], name="exchange"),
+]

@@ -1,0 +1,278 @@
+"""The access matrix: every route of the app, as each kind of user, against the rules.
+
+`RULES` names, for each route and method, the status each kind of user gets. A route
+without a rule fails the suite, so a new page or endpoint cannot ship without someone
+deciding who may use it. Changes (POST) are walked only as the users who must be refused:
+that they are refused, and that nothing changed, is the point; doing them is the areas'
+own tests' business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from starlette.routing import Route
+
+from exchange.models.accounts import Role, User
+from exchange.models.cities import Practice, PracticeStatus
+from exchange.models.mail import OutboxMessage
+from exchange.models.matching import MatchRequest, PeerExchange, PersonalAccessToken
+from exchange.services import match_requests, peer_invitations
+from exchange.services.match_requests import RequestInput
+from exchange.settings import Settings
+
+from matching_data import load_catalogue
+from support import csrf_token, make_user, post_form, sign_in
+
+ROLES = ("anonymous", "requester", "invited", "mentor", "other", "staff", "admin")
+
+# Shorthands for rows where the answer depends only on the role.
+PUBLIC = dict.fromkeys(ROLES, 200)
+SIGNED_IN = {**dict.fromkeys(ROLES, 200), "anonymous": 303}
+STAFF = {**dict.fromkeys(ROLES, 403), "anonymous": 303, "staff": 200, "admin": 200}
+ADMIN = {**STAFF, "staff": 403}
+API_SIGNED_IN = {**SIGNED_IN, "anonymous": 401}
+OFFICIALS = ("requester", "invited", "mentor", "other")
+
+
+def only(allowed: tuple[str, ...], refused: int = 404, anonymous: int = 303) -> dict[str, int]:
+    """Allowed roles get 200, the others `refused`; a visitor is sent to sign in."""
+    return {
+        role: 200 if role in allowed else (anonymous if role == "anonymous" else refused)
+        for role in ROLES
+    }
+
+
+# The request is the requester's; the invitation goes to the invited city; the exchange
+# pairs the requester with the mentor; the draft practice belongs to a city none of the
+# officials works for.
+REQUEST_SEEN = only(("requester", "staff", "admin"))
+INVITATION_SEEN = only(("requester", "invited", "staff", "admin"))
+EXCHANGE_SEEN = only(("requester", "mentor", "staff", "admin"))
+DRAFT_SEEN = {**only(("staff", "admin")), "anonymous": 404}
+EDIT_OWN_CITY = {**only(("requester", "staff", "admin"), refused=403)}
+
+RULES: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/login"): {**PUBLIC, **dict.fromkeys(ROLES[1:], 303)},
+    ("POST", "/login"): {"anonymous": 400},
+    ("POST", "/logout"): {"anonymous": 303},
+    ("GET", "/password/reset"): PUBLIC,
+    ("POST", "/password/reset"): {"anonymous": 200},
+    ("GET", "/password/reset/{token}"): {"anonymous": 404, "requester": 404},
+    ("POST", "/password/reset/{token}"): {"anonymous": 404},
+    ("GET", "/invitations/new"): STAFF,
+    ("POST", "/invitations/new"): {**STAFF, "staff": 0, "admin": 0},
+    ("GET", "/invitations/{token}"): {"anonymous": 404, "requester": 404},
+    ("POST", "/invitations/{token}"): {"anonymous": 404},
+    ("GET", "/settings"): SIGNED_IN,
+    ("POST", "/settings"): {"anonymous": 303},
+    ("GET", "/admin/users"): ADMIN,
+    ("GET", "/admin/users/{user_id:id}"): ADMIN,
+    ("POST", "/admin/users/{user_id:id}"): {**ADMIN, "admin": 0},
+    ("GET", "/admin/audit"): ADMIN,
+    ("GET", "/admin/mail"): ADMIN,
+    ("POST", "/admin/mail/{message_id:id}/resend"): {**ADMIN, "admin": 0},
+    ("GET", "/cities"): PUBLIC,
+    ("GET", "/cities/{key}"): PUBLIC,
+    ("GET", "/cities/{key}/edit"): EDIT_OWN_CITY,
+    ("POST", "/cities/{key}/edit"): {**EDIT_OWN_CITY, "requester": 0, "staff": 0, "admin": 0},
+    ("GET", "/cities/{key}/practices/new"): EDIT_OWN_CITY,
+    ("POST", "/cities/{key}/practices/new"): {
+        **EDIT_OWN_CITY,
+        "requester": 0,
+        "staff": 0,
+        "admin": 0,
+    },
+    ("GET", "/practices/{practice_id:id}"): DRAFT_SEEN,
+    ("GET", "/practices/{practice_id:id}/edit"): {**DRAFT_SEEN, "anonymous": 303},
+    ("POST", "/practices/{practice_id:id}/edit"): {
+        **DRAFT_SEEN,
+        "anonymous": 303,
+        "staff": 0,
+        "admin": 0,
+    },
+    ("GET", "/challenges"): PUBLIC,
+    ("GET", "/challenges/{slug}"): PUBLIC,
+    ("GET", "/challenges/{slug}/edit"): STAFF,
+    ("POST", "/challenges/{slug}/edit"): {**STAFF, "staff": 0, "admin": 0},
+    ("GET", "/library"): PUBLIC,
+    ("GET", "/import"): STAFF,
+    ("POST", "/import"): {**STAFF, "staff": 0, "admin": 0},
+    ("GET", "/import/format"): STAFF,
+    ("GET", "/requests"): SIGNED_IN,
+    ("GET", "/requests/new"): {**SIGNED_IN},
+    ("POST", "/requests/new"): {"anonymous": 303},
+    ("GET", "/requests/{request_id:id}"): REQUEST_SEEN,
+    ("POST", "/requests/{request_id:id}/invite"): {
+        role: code for role, code in REQUEST_SEEN.items() if code != 200
+    },
+    ("POST", "/requests/{request_id:id}/withdraw"): {
+        role: code for role, code in REQUEST_SEEN.items() if code != 200
+    },
+    ("POST", "/requests/{request_id:id}/close"): {
+        role: code for role, code in REQUEST_SEEN.items() if code != 200
+    },
+    ("GET", "/brokering"): STAFF,
+    ("GET", "/peer-invitations"): SIGNED_IN,
+    ("GET", "/peer-invitations/{invitation_id:id}"): INVITATION_SEEN,
+    ("POST", "/peer-invitations/{invitation_id:id}"): {
+        role: code for role, code in INVITATION_SEEN.items() if code != 200
+    },
+    ("GET", "/exchanges/{exchange_id:id}"): EXCHANGE_SEEN,
+    ("POST", "/exchanges/{exchange_id:id}"): {
+        role: code for role, code in EXCHANGE_SEEN.items() if code != 200
+    },
+    ("GET", "/notices"): SIGNED_IN,
+    ("POST", "/notices"): {"anonymous": 303},
+    ("GET", "/settings/tokens"): SIGNED_IN,
+    ("POST", "/settings/tokens"): {"anonymous": 303},
+    ("POST", "/settings/tokens/{token_id:id}/revoke"): {
+        **dict.fromkeys(OFFICIALS, 404),
+        "anonymous": 303,
+        "staff": 404,
+    },
+    # The API: the same rules, with 401 for a visitor.
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/api/v1/requests"): API_SIGNED_IN,
+    ("POST", "/api/v1/requests"): {"anonymous": 401},
+    ("GET", "/api/v1/requests/{request_id:id}"): {**REQUEST_SEEN, "anonymous": 401},
+    ("GET", "/api/v1/requests/{request_id:id}/candidates"): {**REQUEST_SEEN, "anonymous": 401},
+    ("POST", "/api/v1/requests/{request_id:id}/invitations"): {
+        role: code for role, code in {**REQUEST_SEEN, "anonymous": 401}.items() if code != 200
+    },
+    ("GET", "/api/v1/invitations"): API_SIGNED_IN,
+    ("GET", "/api/v1/invitations/{invitation_id:id}"): {**INVITATION_SEEN, "anonymous": 401},
+    ("POST", "/api/v1/invitations/{invitation_id:id}/answer"): {
+        role: code
+        for role, code in {**INVITATION_SEEN, "anonymous": 401}.items()
+        if code != 200 and role != "requester"
+    }
+    | {"requester": 403},
+}
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    values: dict[str, str]
+
+
+async def build_world(settings: Settings) -> World:
+    catalogue = await load_catalogue()
+    admin = await make_user("ada@network.example", Role.ADMIN, name="Ada")
+    users = {
+        "requester": catalogue.lviv,
+        "invited": catalogue.nice,
+        "mentor": catalogue.manchester,
+        "other": catalogue.toronto,
+        "staff": catalogue.staff,
+        "admin": admin,
+    }
+    request = await match_requests.check_file_request(
+        catalogue.lviv,
+        RequestInput(
+            city_key="lviv-ua",
+            challenges=["post-attack-recovery"],
+            description="Recovery after an attack on the city centre",
+            peers_wanted=2,
+        ),
+    )
+    invited = await peer_invitations.check_invite_peer(
+        settings, catalogue.lviv, request.id, "nice-fr"
+    )
+    accepted = await peer_invitations.check_invite_peer(
+        settings, catalogue.lviv, request.id, "manchester-gb"
+    )
+    await peer_invitations.check_answer(settings, catalogue.manchester, accepted.id, True)
+    exchange = await PeerExchange.get(invitation_id=accepted.id)
+    draft = await Practice.filter(status=PracticeStatus.DRAFT).first()
+    assert draft is not None
+    token = await PersonalAccessToken.create(
+        user=admin,
+        name="admin's",
+        token_hash="x" * 64,
+        created_at=datetime.now(UTC),
+    )
+    mail = await OutboxMessage.filter().first()
+    assert mail is not None
+    values = {
+        "{request_id:id}": str(request.id),
+        "{invitation_id:id}": str(invited.id),
+        "{exchange_id:id}": str(exchange.id),
+        "{practice_id:id}": str(draft.id),
+        "{user_id:id}": str(catalogue.lviv.id),
+        "{message_id:id}": str(mail.id),
+        "{token_id:id}": str(token.id),
+        "{key}": "lviv-ua",
+        "{slug}": "post-attack-recovery",
+        "{token}": "not-a-real-token",
+    }
+    return World(users, values)
+
+
+def concrete(path: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        path = path.replace(placeholder, value)
+    assert "{" not in path, path
+    return path
+
+
+def app_routes(client: httpx.AsyncClient) -> set[tuple[str, str]]:
+    app = client._transport.app  # type: ignore[attr-defined]
+    return {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, Route)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+
+
+async def test_every_route_has_a_rule(client: httpx.AsyncClient) -> None:
+    routes = app_routes(client)
+    missing = sorted(routes - RULES.keys())
+    assert not missing, f"routes without a rule in the access matrix: {missing}"
+    stale = sorted(RULES.keys() - routes)
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+
+
+# A valid body, so that a refusal comes from the access rules, not from bad input.
+API_BODIES = {"/invitations": {"city": "toronto-ca"}, "/answer": {"answer": "decline"}}
+
+
+async def _status(client: httpx.AsyncClient, method: str, path: str) -> int:
+    if method == "GET":
+        return (await client.get(path)).status_code
+    if path.startswith("/api/"):
+        await client.get("/")
+        headers = {"X-CSRF-Token": csrf_token(client)}
+        body = next((b for end, b in API_BODIES.items() if path.endswith(end)), {})
+        return (await client.post(path, json=body, headers=headers)).status_code
+    return (await post_form(client, path, {})).status_code
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_access_matrix(client: httpx.AsyncClient, settings: Settings, role: str) -> None:
+    world = await build_world(settings)
+    if role != "anonymous":
+        await sign_in(client, world.users[role].email)
+    requests_before = await MatchRequest.all().values_list("id", "status")
+    seen: dict[tuple[str, str], int] = {}
+    for (method, path), expected in sorted(RULES.items()):
+        if role not in expected or expected[role] == 0:
+            continue  # allowed change: the area's own tests do it
+        url = concrete(path, world.values)
+        seen[(method, path)] = await _status(client, method, url)
+    wrong = {
+        key: (status, RULES[key][role])
+        for key, status in seen.items()
+        if status != RULES[key][role]
+    }
+    assert not wrong, f"{role}: (got, expected) {wrong}"
+    # Refused changes changed nothing.
+    assert await MatchRequest.all().values_list("id", "status") == requests_before
