@@ -30,6 +30,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from exchange.domain.regions import REGIONS
 from exchange.domain.text import (
     Analysis,
     PhraseHit,
@@ -44,15 +45,6 @@ from exchange.i18n import gettext_noop as _
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-REGIONS: tuple[str, ...] = (
-    "europe",
-    "north-america",
-    "latin-america",
-    "africa",
-    "middle-east",
-    "asia",
-    "oceania",
-)
 REGION_NAMES: dict[str, str] = {
     "europe": "Europe",
     "north-america": "North America",

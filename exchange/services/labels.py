@@ -14,9 +14,9 @@ from babel.lists import format_list
 from babel.numbers import format_decimal
 
 from exchange import i18n
+from exchange.domain.regions import Region, is_region
 from exchange.i18n import gettext as _
 from exchange.i18n import ngettext
-from exchange.models.cities import Region
 from exchange.models.matching import ExchangeFormat, InvitationStatus, RequestStatus
 
 
@@ -81,6 +81,9 @@ def invitation_status_label(value: str) -> str:
 
 
 def region_label(region: str) -> str:
+    """A region code as the region's name in the reader's locale; unknown codes as given."""
+    if not is_region(region):
+        return region
     labels = {
         Region.EUROPE: _("Europe"),
         Region.NORTH_AMERICA: _("North America"),
@@ -90,7 +93,7 @@ def region_label(region: str) -> str:
         Region.ASIA: _("Asia"),
         Region.OCEANIA: _("Oceania"),
     }
-    return labels.get(Region(region), region) if region in Region._value2member_map_ else region
+    return labels[Region(region)]
 
 
 def language_label(code: str) -> str:
