@@ -11,9 +11,9 @@ from tortoise.transactions import in_transaction
 
 from exchange.domain.matching import (
     ChallengeTerm,
-    CityProfile,
     MatchIndex,
     MatchQuery,
+    PeerCity,
     PeerHistory,
     PracticeDoc,
     UnknownChallenge,
@@ -133,9 +133,9 @@ def test_with_availability_replaces_capacity_and_history_only() -> None:
         1, "Recovery after the attack", "Support for victims", ("post-attack-recovery",), 2017
     )
     cities = [
-        CityProfile("a-xx", "A", "XX", "europe", 1000, ("en",), 0, ()),
-        CityProfile("b-xx", "B", "XX", "europe", 1000, ("en",), 1, (practice,)),
-        CityProfile(
+        PeerCity("a-xx", "A", "XX", "europe", 1000, ("en",), 0, ()),
+        PeerCity("b-xx", "B", "XX", "europe", 1000, ("en",), 1, (practice,)),
+        PeerCity(
             "c-xx",
             "C",
             "XX",

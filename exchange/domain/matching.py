@@ -138,8 +138,8 @@ class PeerHistory:
 
 
 @dataclass(frozen=True)
-class CityProfile:
-    """A city with what the ranking needs to know about it."""
+class PeerCity:
+    """A city as the ranking sees it: a possible peer, or the city asking for peers."""
 
     key: str
     name: str
@@ -697,7 +697,7 @@ class MatchIndex:
 
     def __init__(
         self,
-        cities: list[CityProfile],
+        cities: list[PeerCity],
         taxonomy: dict[str, ChallengeTerm],
         weights: Weights,
         matcher: PhraseMatcher,
@@ -725,7 +725,7 @@ class MatchIndex:
     @classmethod
     def build(
         cls,
-        cities: Iterable[CityProfile],
+        cities: Iterable[PeerCity],
         taxonomy: Iterable[ChallengeTerm],
         weights: Weights = WEIGHTS,
         concepts: Sequence[Concept] | None = None,
@@ -797,7 +797,7 @@ class MatchIndex:
         milliseconds where a rebuild takes seconds. A city missing from `free_capacity`
         has none free; one missing from `history` has no history.
         """
-        cities: list[CityProfile] = []
+        cities: list[PeerCity] = []
         for city in self.cities:
             free = free_capacity.get(city.key, 0)
             past = history.get(city.key, PeerHistory())
@@ -972,7 +972,7 @@ def _is_concept(term: QueryTerm) -> bool:
     return term.variants[0].startswith(_CONCEPT_PREFIX)
 
 
-def _check_unique_keys(cities: Sequence[CityProfile]) -> None:
+def _check_unique_keys(cities: Sequence[PeerCity]) -> None:
     for previous, current in itertools.pairwise(cities):
         if previous.key == current.key:
             raise MatchError(f"duplicate city key: {current.key}")
@@ -1078,7 +1078,7 @@ class _ContextArrays:
         self.weights = weights
 
     @classmethod
-    def from_cities(cls, cities: Sequence[CityProfile], weights: Weights) -> _ContextArrays:
+    def from_cities(cls, cities: Sequence[PeerCity], weights: Weights) -> _ContextArrays:
         language_codes: dict[str, int] = {}
         for city in cities:
             for language in city.languages:
@@ -1104,7 +1104,7 @@ class _ContextArrays:
             weights=weights,
         )
 
-    def with_availability(self, cities: Sequence[CityProfile]) -> _ContextArrays:
+    def with_availability(self, cities: Sequence[PeerCity]) -> _ContextArrays:
         """A copy with the capacity and reputation columns read again from `cities`."""
         clone = copy.copy(self)
         clone.capacity = np.array([max(c.free_capacity, 0) for c in cities], dtype=np.int64)
@@ -1532,10 +1532,10 @@ __all__ = [
     "WEIGHTS",
     "Candidate",
     "ChallengeTerm",
-    "CityProfile",
     "MatchError",
     "MatchIndex",
     "MatchQuery",
+    "PeerCity",
     "PeerHistory",
     "PracticeDoc",
     "Reason",

@@ -24,9 +24,9 @@ from tortoise.functions import Count
 from exchange.domain.matching import (
     Candidate,
     ChallengeTerm,
-    CityProfile,
     MatchIndex,
     MatchQuery,
+    PeerCity,
     PeerHistory,
     PracticeDoc,
     Reason,
@@ -158,7 +158,7 @@ async def load_history() -> dict[str, PeerHistory]:
     return history
 
 
-async def load_cities() -> list[CityProfile]:
+async def load_cities() -> list[PeerCity]:
     """Every city with its published practices, free capacity and history."""
     practices = await load_practices()
     languages: dict[int, list[str]] = defaultdict(list)
@@ -176,7 +176,7 @@ async def load_cities() -> list[CityProfile]:
         .values_list("id", "key", "name", "country", "region", "population")
     )
     return [
-        CityProfile(
+        PeerCity(
             key=key,
             name=name,
             country=country,

@@ -16,10 +16,10 @@ from exchange.domain.matching import (
     WEIGHTS,
     Candidate,
     ChallengeTerm,
-    CityProfile,
     MatchError,
     MatchIndex,
     MatchQuery,
+    PeerCity,
     PeerHistory,
     PracticeDoc,
     Reason,
@@ -63,8 +63,8 @@ def city(
     population: int | None = 500_000,
     capacity: int = 2,
     history: PeerHistory | None = None,
-) -> CityProfile:
-    return CityProfile(
+) -> PeerCity:
+    return PeerCity(
         key=key,
         name=key.rsplit("-", 1)[0].title(),
         country=key.rsplit("-", 1)[1].upper(),
@@ -81,11 +81,11 @@ def recovery(title: str = "Victim support after the bombing") -> PracticeDoc:
     return practice(title, ("post-attack-recovery",))
 
 
-def requester(**kwargs: Any) -> CityProfile:
+def requester(**kwargs: Any) -> PeerCity:
     return city("home-gb", **kwargs)
 
 
-def rank(cities: list[CityProfile], **query: Any) -> list[Candidate]:
+def rank(cities: list[PeerCity], **query: Any) -> list[Candidate]:
     index = MatchIndex.build(cities, TAXONOMY)
     params: dict[str, Any] = {"city_key": "home-gb", "challenges": ("post-attack-recovery",)}
     params.update(query)
@@ -297,7 +297,7 @@ def test_practice_without_year_gets_a_reason_without_year() -> None:
 # -------------------------------------------------------------------- text signal
 
 
-def _two_market_cities() -> list[CityProfile]:
+def _two_market_cities() -> list[PeerCity]:
     return [
         requester(),
         city(
@@ -469,7 +469,7 @@ def test_request_without_text_has_no_text_signal() -> None:
 # ---------------------------------------------------------------- context signals
 
 
-def _twins(**differences: dict[str, Any]) -> list[CityProfile]:
+def _twins(**differences: dict[str, Any]) -> list[PeerCity]:
     """Peers with the same practice that differ only as told, plus the requester."""
     shared = recovery()
     return [requester(), *(city(key, shared, **diff) for key, diff in differences.items())]
