@@ -205,24 +205,3 @@ async def test_a_rebuild_started_inside_a_transaction_reads_outside_it(
         cache.stale_wait = matching.STALE_WAIT_SECONDS
     assert seen == [False]
     assert "toronto-ca" in await keys()
-
-
-def test_reasons_name_languages_and_regions_in_the_readers_locale() -> None:
-    from exchange.domain.matching import Reason
-    from exchange.i18n import use_locale
-    from exchange.services.matching import reason_text
-
-    shared = Reason(
-        "shared_language",
-        "Shares working languages: %(languages)s",
-        {"languages": "English and French", "language_codes": "en,fr"},
-    )
-    region = Reason(
-        "preferred_region",
-        "In a preferred region: %(region)s",
-        {"region": "Latin America", "region_code": "latin-america"},
-    )
-    assert reason_text(shared) == "Shares working languages: English and French"
-    with use_locale("fr"):
-        assert reason_text(shared) == "Partage des langues de travail : anglais et français"
-        assert reason_text(region) == "Dans une région souhaitée : Amérique latine"

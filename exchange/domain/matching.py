@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from functools import lru_cache
 
 import numpy as np
@@ -40,20 +41,9 @@ from exchange.domain.text import (
     stem_words,
     stop_words,
 )
-from exchange.i18n import gettext_noop as _
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-REGION_NAMES: dict[str, str] = {
-    "europe": "Europe",
-    "north-america": "North America",
-    "latin-america": "Latin America",
-    "africa": "Africa",
-    "middle-east": "Middle East",
-    "asia": "Asia",
-    "oceania": "Oceania",
-}
 
 #: Challenges where a peer of a similar size has more transferable experience.
 SIZE_SENSITIVE_CHALLENGES = frozenset(
@@ -167,21 +157,50 @@ class MatchQuery:
 # ---------------------------------------------------------------------------- outputs
 
 
+class ReasonCode(StrEnum):
+    """What a reason says; the parameters each one carries are listed in `Reason`."""
+
+    PRACTICE_CHALLENGE = "practice_challenge"
+    PRACTICE_TEXT_CHALLENGE = "practice_text_challenge"
+    PRACTICE_RELATED = "practice_related"
+    PRACTICE_TEXT = "practice_text"
+    PRACTICE_TEXT_THEME = "practice_text_theme"
+    SHARED_LANGUAGE = "shared_language"
+    PREFERRED_REGION = "preferred_region"
+    SIMILAR_SIZE = "similar_size"
+    CAPACITY = "capacity"
+    RESPONSE_HISTORY = "response_history"
+    FEEDBACK = "feedback"
+
+
+ReasonValue = str | int | float | bool | tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Reason:
-    """Why a candidate is proposed: an English template (marked for translation) + params."""
+    """Why a candidate is proposed: a code and the raw facts behind it, never text.
 
-    code: str
-    message: str
-    params: dict[str, str | int | float] = field(default_factory=dict)
+    Sentences, number formats, list joining and the names of languages and regions
+    belong to the reader's locale, chosen above the domain (`services/reasons.py`).
+    Parameters by code:
 
-    @property
-    def text(self) -> str:
-        """The message in English with its parameters filled in."""
-        return self.message % self.params
+    - practice_challenge, practice_text_challenge: ``title``, ``year`` (only when
+      known), ``challenges`` (taxonomy names)
+    - practice_related: ``title``, ``year`` (only when known), ``challenge`` (the
+      practice's), ``requested`` (the related one asked for)
+    - practice_text: ``title``, ``words`` (the request's own words the practice uses)
+    - practice_text_theme: ``title``, ``challenges``
+    - shared_language: ``languages`` (ISO 639-1 codes), ``preferred`` (True when they
+      are languages the request asks for, False when the requesting city's own)
+    - preferred_region: ``region`` (a region code)
+    - similar_size: ``population``
+    - capacity: ``count`` (free places)
+    - response_history: ``accepted``, ``total`` (answered or expired invitations)
+    - feedback: ``average`` (1..5, unrounded), ``count`` (ratings)
+    """
 
-    def __str__(self) -> str:
-        return self.text
+    code: ReasonCode
+    params: Mapping[str, ReasonValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -1205,39 +1224,13 @@ def reputation(history: PeerHistory, weights: Weights = WEIGHTS) -> float:
 # ----------------------------------------------------------------------- explanation
 
 
-def language_name(code: str) -> str:
-    """English name of an ISO 639-1 code, e.g. "fr" -> "French"."""
-    try:
-        from babel import Locale, UnknownLocaleError
-    except ImportError:  # pragma: no cover - babel ships with the project
-        return code
-    try:
-        name = Locale.parse(code).get_language_name("en")
-    except (UnknownLocaleError, ValueError):
-        return code
-    return name or code
-
-
-def _join(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _lower_first(name: str) -> str:
-    """Sentence-case a taxonomy name inside a sentence, leaving acronyms alone."""
-    if len(name) > 1 and name[1].isupper():
-        return name
-    return name[:1].lower() + name[1:]
-
-
 _MIN_TEXT_FOR_REASON = 0.15
 _MAX_PRACTICE_REASONS = 3
 _MAX_MATCHED_WORDS = 5
 
 
 class _Explainer:
-    """Turns a candidate's signals into specific, human-readable reasons."""
+    """Turns a candidate's signals into specific reasons: codes with the facts behind them."""
 
     def __init__(
         self,
@@ -1325,58 +1318,39 @@ class _Explainer:
     def _practice(self, doc: int) -> PracticeDoc:
         return self.index.practice_at(doc)
 
-    def _challenge_name(self, slug: str) -> str:
-        return _lower_first(self.index.taxonomy[slug].name)
+    def _challenge_names(self, slugs: Iterable[str]) -> tuple[str, ...]:
+        return tuple(self.index.taxonomy[slug].name for slug in slugs)
 
     def _addresses(self, doc: int, slugs: Sequence[str]) -> Reason:
         return self._practice_reason(
-            doc,
-            "practice_challenge",
-            {"challenges": _join([self._challenge_name(s) for s in slugs])},
-            _("Practice '%(title)s' (%(year)s) addresses %(challenges)s"),
-            _("Practice '%(title)s' addresses %(challenges)s"),
+            doc, ReasonCode.PRACTICE_CHALLENGE, {"challenges": self._challenge_names(slugs)}
         )
 
     def _describes(self, doc: int, slugs: Sequence[str]) -> Reason:
         return self._practice_reason(
-            doc,
-            "practice_text_challenge",
-            {"challenges": _join([self._challenge_name(s) for s in slugs])},
-            _("Practice '%(title)s' (%(year)s) describes work on %(challenges)s"),
-            _("Practice '%(title)s' describes work on %(challenges)s"),
+            doc, ReasonCode.PRACTICE_TEXT_CHALLENGE, {"challenges": self._challenge_names(slugs)}
         )
 
     def _addresses_related(self, doc: int, pair: tuple[str, str]) -> Reason:
         related_slug, wanted_slug = pair
         return self._practice_reason(
             doc,
-            "practice_related",
+            ReasonCode.PRACTICE_RELATED,
             {
-                "challenge": self._challenge_name(related_slug),
-                "requested": self._challenge_name(wanted_slug),
+                "challenge": self.index.taxonomy[related_slug].name,
+                "requested": self.index.taxonomy[wanted_slug].name,
             },
-            _(
-                "Practice '%(title)s' (%(year)s) addresses %(challenge)s, "
-                "which is related to %(requested)s"
-            ),
-            _("Practice '%(title)s' addresses %(challenge)s, which is related to %(requested)s"),
         )
 
     def _practice_reason(
-        self,
-        doc: int,
-        code: str,
-        extra: dict[str, str | int | float],
-        with_year: str,
-        without_year: str,
+        self, doc: int, code: ReasonCode, extra: Mapping[str, ReasonValue]
     ) -> Reason:
         """A reason naming a practice, with its starting year when the catalogue knows it."""
         practice = self._practice(doc)
-        params: dict[str, str | int | float] = {"title": practice.title, **extra}
+        params: dict[str, ReasonValue] = {"title": practice.title, **extra}
         if practice.since:
             params["year"] = practice.since
-            return Reason(code, with_year, params)
-        return Reason(code, without_year, params)
+        return Reason(code, params)
 
     # -- description text
 
@@ -1405,24 +1379,16 @@ class _Explainer:
         if words:
             reasons.append(
                 Reason(
-                    "practice_text",
-                    _("Practice '%(title)s' matches your description: %(words)s"),
-                    {"title": practice.title, "words": ", ".join(words[:_MAX_MATCHED_WORDS])},
+                    ReasonCode.PRACTICE_TEXT,
+                    {"title": practice.title, "words": tuple(words[:_MAX_MATCHED_WORDS])},
                 )
             )
         themes = [slug for slug in slugs if (best, slug) not in named]
         if themes:
             reasons.append(
                 Reason(
-                    "practice_text_theme",
-                    _(
-                        "Practice '%(title)s' deals with %(challenges)s "
-                        "as described in your request"
-                    ),
-                    {
-                        "title": practice.title,
-                        "challenges": _join([self._challenge_name(s) for s in themes]),
-                    },
+                    ReasonCode.PRACTICE_TEXT_THEME,
+                    {"title": practice.title, "challenges": self._challenge_names(themes)},
                 )
             )
         return reasons
@@ -1448,51 +1414,25 @@ class _Explainer:
         own = self.index.cities[self.requester].languages
         # Languages the request asks for are not necessarily the requesting city's own:
         # the wording says which of the two the peer shares.
-        wanted = [code for code in self.query.languages if code in spoken]
-        shared = [code for code in own if code in spoken]
-        if wanted:
-            one = _("Works in your preferred language: %(language)s")
-            several = _("Works in your preferred languages: %(languages)s")
-            shared = wanted
-        else:
-            one = _("Shares a working language: %(language)s")
-            several = _("Shares working languages: %(languages)s")
+        wanted = tuple(code for code in self.query.languages if code in spoken)
+        shared = wanted or tuple(code for code in own if code in spoken)
         if not shared:
             return None
-        names = [language_name(code) for code in shared]
-        # The codes travel along so a reader's locale can name the languages its own way.
-        codes = ",".join(shared)
-        if len(names) == 1:
-            return Reason("shared_language", one, {"language": names[0], "language_codes": codes})
-        return Reason(
-            "shared_language", several, {"languages": _join(names), "language_codes": codes}
-        )
+        return Reason(ReasonCode.SHARED_LANGUAGE, {"languages": shared, "preferred": bool(wanted)})
 
     def _region_reason(self, city: int, signals: Mapping[str, float]) -> Reason | None:
         if signals.get("region", 0.0) < 1.0:
             return None
-        region = self.index.cities[city].region
-        return Reason(
-            "preferred_region",
-            _("In a preferred region: %(region)s"),
-            {"region": REGION_NAMES.get(region, region), "region_code": region},
-        )
+        return Reason(ReasonCode.PREFERRED_REGION, {"region": self.index.cities[city].region})
 
     def _size_reason(self, city: int, signals: Mapping[str, float]) -> Reason | None:
         population = self.index.cities[city].population
         if signals["size"] < 0.75 or not population:
             return None
-        return Reason(
-            "similar_size",
-            _("Similar in size (population %(population)s)"),
-            {"population": f"{population:,}"},
-        )
+        return Reason(ReasonCode.SIMILAR_SIZE, {"population": population})
 
     def _capacity_reason(self, city: int, signals: Mapping[str, float]) -> Reason | None:
-        free = self.index.cities[city].free_capacity
-        if free == 1:
-            return Reason("capacity", _("Has capacity for 1 more exchange"), {"count": 1})
-        return Reason("capacity", _("Has capacity for %(count)s more exchanges"), {"count": free})
+        return Reason(ReasonCode.CAPACITY, {"count": self.index.cities[city].free_capacity})
 
     def _history_reasons(self, city: int) -> list[Reason]:
         history = self.index.cities[city].history
@@ -1500,20 +1440,12 @@ class _Explainer:
         total = history.accepted + history.declined + history.expired
         if total:
             reasons.append(
-                Reason(
-                    "response_history",
-                    _("Accepted %(accepted)s of %(total)s past requests"),
-                    {"accepted": history.accepted, "total": total},
-                )
+                Reason(ReasonCode.RESPONSE_HISTORY, {"accepted": history.accepted, "total": total})
             )
         if history.feedback:
             average = sum(history.feedback) / len(history.feedback)
             reasons.append(
-                Reason(
-                    "feedback",
-                    _("Past exchanges rated %(average)s out of 5 (%(count)s ratings)"),
-                    {"average": f"{average:.1f}", "count": len(history.feedback)},
-                )
+                Reason(ReasonCode.FEEDBACK, {"average": average, "count": len(history.feedback)})
             )
         return reasons
 
@@ -1539,10 +1471,11 @@ __all__ = [
     "PeerHistory",
     "PracticeDoc",
     "Reason",
+    "ReasonCode",
+    "ReasonValue",
     "UnknownChallenge",
     "UnknownCity",
     "Weights",
     "city_key",
-    "language_name",
     "reputation",
 ]

@@ -112,6 +112,17 @@ def number_label(value: int) -> str:
     return format_decimal(value, locale=i18n.current_locale())
 
 
+def decimal_label(value: float, places: int = 1) -> str:
+    """A number with `places` decimals (at least one) the reader's way: 4.5, or 4,5 in French.
+
+    Rounded as Python rounds (`round`), so 4.35 shows as 4.3 in every locale.
+    """
+    places = max(places, 1)
+    return format_decimal(
+        round(value, places), format="#,##0." + "0" * places, locale=i18n.current_locale()
+    )
+
+
 def list_label(items: Sequence[str]) -> str:
     """Items joined the way the reader's language joins a list ("a, b and c")."""
     return format_list(list(items), locale=i18n.current_locale()) if items else ""
