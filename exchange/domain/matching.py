@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
@@ -227,364 +228,8 @@ class UnknownChallenge(MatchError):
 
 # --------------------------------------------------------------------------- lexicon
 
-# Concepts that tie words in several languages to one challenge. A concept starts with
-# its challenge slug on a line of its own, followed by indented "lang: phrase, phrase"
-# lines. Phrases are stemmed like any text, so one form per word is enough. Keep entries
-# specific: a concept found in a text both suggests its challenge and acts as a
-# language-neutral search term.
-CHALLENGE_LEXICON = """
-post-attack-recovery
-    en: terrorist attack, terror attack, attack, bombing, bomb attack, attacker
-    fr: attentat, attaque terroriste, attaque
-    es: atentado, ataque terrorista, ataque
-    de: anschlag, terroranschlag, attentat, angriff
-post-attack-recovery
-    en: mass shooting, shooting, gunman, mass casualty, killed
-    fr: fusillade, tuerie, morts
-    es: tiroteo, masacre, muertos
-    de: amoklauf, schießerei, tote
-post-attack-recovery
-    en: victims, victim support, bereaved families, survivors
-    fr: victimes, aide aux victimes, familles endeuillées, rescapés
-    es: víctimas, atención a las víctimas, supervivientes
-    de: opfer, hinterbliebene, opferhilfe, überlebende
-post-attack-recovery
-    en: memorial, commemoration, anniversary, remembrance
-    fr: mémoire, commémoration, hommage, mémorial
-    es: memoria, homenaje, conmemoración, memorial
-    de: gedenken, gedenkfeier, mahnmal, gedenkstätte
-conflict-recovery
-    en: war, armed conflict, invasion, wartime
-    fr: guerre, conflit armé, invasion
-    es: guerra, conflicto armado, invasión
-    de: krieg, bewaffneter konflikt, invasion
-conflict-recovery
-    en: rehabilitation, wounded soldiers, veterans, prosthetics, war injuries
-    fr: réadaptation, rééducation, blessés de guerre, anciens combattants, prothèses
-    es: rehabilitación, heridos de guerra, excombatientes, prótesis
-    de: rehabilitation, kriegsversehrte, veteranen, prothesen
-conflict-recovery
-    en: reconstruction, rebuilding
-    fr: reconstruction
-    es: reconstrucción
-    de: wiederaufbau
-conflict-recovery
-    en: displaced people, internally displaced
-    fr: personnes déplacées, déplacés
-    es: desplazados
-    de: binnenvertriebene, vertriebene
-conflict-recovery
-    en: post-conflict, peacebuilding, reconciliation
-    fr: post-conflit, consolidation de la paix, réconciliation
-    es: posconflicto, construcción de paz, reconciliación
-    de: friedensförderung, versöhnung
-migration-integration
-    en: migrants, migration, immigrants, immigration, migrant
-    fr: migrants, migration, immigrés, immigration, immigrants
-    es: migrantes, migración, inmigrantes, inmigración, migratorio
-    de: migranten, migration, zuwanderer, zuwanderung, einwanderung, einwanderer
-migration-integration
-    en: refugees, asylum seekers, asylum
-    fr: réfugiés, demandeurs d'asile, asile
-    es: refugiados, solicitantes de asilo, asilo
-    de: flüchtlinge, geflüchtete, asylsuchende, asyl
-migration-integration
-    en: new arrivals, newcomers, newly arrived
-    fr: nouveaux arrivants, primo-arrivants
-    es: recién llegados, personas recién llegadas
-    de: neuankömmlinge, neu zugewanderte
-migration-integration
-    en: integration, one-stop shop, welcome centre
-    fr: intégration, guichet unique
-    es: integración, ventanilla única
-    de: integration, willkommenszentrum
-hate-polarisation
-    en: hate, hate crime, hate speech, hatred, hate incidents
-    fr: haine, crime de haine, discours de haine, haineux
-    es: odio, delito de odio, discurso de odio
-    de: hass, hasskriminalität, hassrede, hetze
-hate-polarisation
-    en: racism, racist, discrimination
-    fr: racisme, raciste, discrimination
-    es: racismo, racista, discriminación
-    de: rassismus, rassistisch, diskriminierung
-hate-polarisation
-    en: antisemitism, anti-muslim, islamophobia
-    fr: antisémitisme, islamophobie
-    es: antisemitismo, islamofobia
-    de: antisemitismus, muslimfeindlichkeit, islamfeindlichkeit
-hate-polarisation
-    en: polarisation, polarization, division, divided, intolerance, tensions
-    fr: polarisation, clivages, divisions, intolérance, tensions
-    es: polarización, división, intolerancia, tensiones
-    de: polarisierung, spaltung, intoleranz, spannungen
-hate-polarisation
-    en: xenophobia, anti-migrant, anti-immigrant, prejudice, stereotypes
-    fr: xénophobie, anti-migrants, préjugés, stéréotypes
-    es: xenofobia, antiinmigrante, prejuicios, estereotipos
-    de: fremdenfeindlichkeit, ausländerfeindlichkeit, vorurteile, stereotype
-protest-management
-    en: protest, protests, demonstration, demonstrators, rally, protesters
-    fr: manifestation, manifestants, manifestations
-    es: protesta, protestas, manifestación, manifestantes
-    de: protest, proteste, demonstration, demonstranten, kundgebung
-protest-management
-    en: de-escalation, de-escalate
-    fr: désescalade
-    es: desescalada
-    de: deeskalation
-protest-management
-    en: freedom of assembly, right to protest, peaceful assembly
-    fr: liberté de manifester, droit de manifester
-    es: derecho de manifestación, libertad de reunión
-    de: versammlungsfreiheit, demonstrationsrecht
-protest-management
-    en: riots, unrest, civil disorder
-    fr: émeutes, violences urbaines
-    es: disturbios
-    de: krawalle, ausschreitungen, unruhen
-online-harms
-    en: online hate, online harms, harmful content, online
-    fr: haine en ligne, contenus haineux, en ligne
-    es: odio en línea, contenidos dañinos, en línea
-    de: hass im netz, hass im internet, schädliche inhalte, online
-online-harms
-    en: disinformation, misinformation, fake news, conspiracy theories, false narratives
-    en: conspiracy
-    fr: désinformation, fausses informations, infox, complotisme, théories du complot
-    es: desinformación, bulos, noticias falsas, teorías de la conspiración
-    de: desinformation, falschinformationen, verschwörungstheorien, verschwörungserzählungen
-online-harms
-    en: social media, internet, digital, platforms
-    fr: réseaux sociaux, internet, numérique, plateformes
-    es: redes sociales, internet, digital, plataformas
-    de: soziale medien, soziale netzwerke, internet, digital, plattformen
-online-harms
-    en: digital literacy, media literacy
-    fr: éducation aux médias, littératie numérique
-    es: alfabetización mediática, alfabetización digital
-    de: medienkompetenz, digitale kompetenz
-online-harms
-    en: cyberbullying, online harassment
-    fr: cyberharcèlement
-    es: ciberacoso
-    de: cybermobbing
-community-engagement
-    en: community engagement, public participation, participation, consultation
-    fr: participation citoyenne, concertation, consultation
-    es: participación ciudadana, participación, consulta
-    de: bürgerbeteiligung, beteiligung, partizipation
-community-engagement
-    en: trust, trust-building, distrust
-    fr: confiance, défiance
-    es: confianza, desconfianza
-    de: vertrauen, misstrauen
-community-engagement
-    en: town hall meeting, survey, civic education
-    fr: réunion publique, sondage, éducation civique
-    es: asamblea vecinal, encuesta, educación cívica
-    de: bürgerversammlung, umfrage, politische bildung
-community-engagement
-    en: faith leaders, religious leaders, community leaders
-    fr: responsables religieux, leaders communautaires
-    es: líderes religiosos, líderes comunitarios
-    de: religionsgemeinschaften, religiöse führer
-community-engagement
-    en: social cohesion, living together, belonging
-    fr: cohésion sociale, vivre-ensemble, vivre ensemble
-    es: cohesión social, convivencia
-    de: sozialer zusammenhalt, zusammenhalt, zusammenleben
-community-engagement
-    en: co-governance, co-design, neighbourhood associations
-    fr: co-construction, associations de quartier
-    es: cogobernanza, cocreación, asociaciones vecinales
-    de: ko-kreation, bürgervereine
-multi-stakeholder-partnerships
-    en: partnership, partnerships, partners
-    fr: partenariat, partenaires
-    es: alianza, colaboración, socios
-    de: partnerschaft, kooperation, partner
-multi-stakeholder-partnerships
-    en: civil society, ngos, non-governmental organisations
-    fr: société civile, associations, ong
-    es: sociedad civil, entidades sociales, ong, asociaciones
-    de: zivilgesellschaft, vereine, ngo
-multi-stakeholder-partnerships
-    en: private sector, businesses, companies
-    fr: secteur privé, entreprises
-    es: sector privado, empresas
-    de: privatwirtschaft, unternehmen
-multi-stakeholder-partnerships
-    en: task force, multi-agency, interagency
-    fr: pluridisciplinaire, interservices
-    es: mesa interinstitucional, grupo de trabajo
-    de: arbeitsgruppe, runder tisch
-multi-stakeholder-partnerships
-    en: universities, academic institutions
-    fr: universités
-    es: universidades
-    de: hochschulen, universitäten
-multi-stakeholder-partnerships
-    en: grants, fund, funding
-    fr: subventions, fonds, financement
-    es: subvenciones, fondos, financiación
-    de: fördermittel, fonds, finanzierung
-mental-health-trauma
-    en: mental health, psychological support, psychosocial
-    fr: santé mentale, soutien psychologique, psychosocial, suivi psychologique
-    es: salud mental, apoyo psicológico, psicosocial, atención psicológica
-    de: psychische gesundheit, psychologische unterstützung, psychosozial, seelsorge
-mental-health-trauma
-    en: trauma, traumatised, traumatized, ptsd, trauma-informed
-    fr: traumatisme, traumatisés, stress post-traumatique
-    es: trauma, traumatizados, estrés postraumático
-    de: trauma, traumatisiert, posttraumatisch
-mental-health-trauma
-    en: counselling, therapy, psychologists
-    fr: psychologues, thérapie
-    es: psicólogos, terapia
-    de: therapie, psychologen
-mental-health-trauma
-    en: grief, bereavement, healing
-    fr: deuil
-    es: duelo
-    de: trauer
-urban-design-cohesion
-    en: urban planning, urban design, spatial planning, zoning
-    fr: urbanisme, aménagement urbain, aménagement du territoire, zonage
-    es: urbanismo, diseño urbano, planificación urbana, ordenación del territorio
-    de: stadtplanung, stadtentwicklung, städtebau, bebauungsplan
-urban-design-cohesion
-    en: public spaces, parks, squares, green spaces
-    fr: espaces publics, parcs, espaces verts
-    es: espacios públicos, parques, plazas, zonas verdes
-    de: öffentliche räume, öffentlicher raum, grünflächen
-urban-design-cohesion
-    en: regeneration, neighbourhood renewal, housing
-    fr: rénovation urbaine, renouvellement urbain, logement
-    es: regeneración urbana, rehabilitación de barrios, vivienda
-    de: stadterneuerung, quartiersentwicklung, wohnungsbau
-urban-design-cohesion
-    en: youth centres, sports facilities, community centres, libraries
-    fr: maisons de quartier, équipements sportifs, centres sociaux, médiathèques
-    es: centros cívicos, polideportivos, instalaciones deportivas, bibliotecas
-    de: jugendzentren, sportanlagen, stadtteilzentren, bibliotheken
-urban-design-cohesion
-    en: displacement, gentrification
-    fr: gentrification, embourgeoisement
-    es: gentrificación
-    de: gentrifizierung, verdrängung
-soft-target-protection
-    en: vehicle ramming, ramming, vehicle attack, truck attack
-    fr: voiture bélier, véhicule bélier, attaque au camion
-    es: atropello, atropello masivo, ataque con vehículo, embestida
-    de: amokfahrt, fahrzeuganschlag, überfahrtat, lkw-anschlag
-soft-target-protection
-    en: bollards, barriers, hostile vehicle mitigation
-    fr: bornes, barrières, plots anti-véhicules
-    es: bolardos, barreras, bloques de hormigón
-    de: poller, sperren, betonsperren, zufahrtsschutz
-soft-target-protection
-    en: soft targets, crowded places, crowds, mass gatherings
-    fr: cibles vulnérables, lieux très fréquentés, foule, grands rassemblements
-    es: objetivos blandos, lugares concurridos, zonas concurridas, multitudes, aglomeraciones
-    de: weiche ziele, menschenmengen, großveranstaltungen
-soft-target-protection
-    en: christmas market, stadium, concert venue, places of worship
-    fr: marché de noël, stade, salles de concert, lieux de culte
-    es: mercado navideño, estadio, lugares de culto
-    de: weihnachtsmarkt, stadion, gotteshäuser
-soft-target-protection
-    en: protective security, security perimeter, cctv
-    fr: sécurisation, périmètre de sécurité, vidéoprotection
-    es: perímetro de seguridad, videovigilancia
-    de: sicherheitsbereich, videoüberwachung, sicherheitskonzept
-crisis-communication
-    en: crisis communication, emergency communication, public messaging
-    fr: communication de crise, alerte à la population
-    es: comunicación de crisis, comunicación en emergencias
-    de: krisenkommunikation, warnung der bevölkerung
-crisis-communication
-    en: rumours, rumors
-    fr: rumeurs
-    es: rumores
-    de: gerüchte
-crisis-communication
-    en: press, media relations, spokesperson, press conference
-    fr: presse, conférence de presse, porte-parole
-    es: prensa, rueda de prensa, portavoz
-    de: presse, pressekonferenz, pressesprecher
-crisis-communication
-    en: multilingual, several languages
-    fr: multilingue, plusieurs langues
-    es: varios idiomas, multilingüe
-    de: mehrsprachig
-crisis-communication
-    en: crisis, crisis management, emergency, emergency plan
-    fr: crise, gestion de crise, urgence, plan d'urgence
-    es: crisis, gestión de crisis, emergencia, plan de emergencia
-    de: krise, krisenmanagement, notfall, notfallplan
-national-local-cooperation
-    en: national government, central government, federal government, ministry, state government
-    fr: état, gouvernement, préfecture, ministère
-    es: gobierno central, gobierno nacional, ministerio, gobierno federal
-    de: bund, bundesregierung, ministerium, landesregierung
-national-local-cooperation
-    en: national strategy, national-local cooperation, levels of government
-    fr: stratégie nationale, collectivités territoriales
-    es: estrategia nacional, coordinación interadministrativa
-    de: nationale strategie, bund und kommunen
-national-local-cooperation
-    en: provincial government, regional government, county, province
-    fr: département, province, conseil régional
-    es: comunidad autónoma, gobierno regional, provincia, diputación
-    de: landkreis, bezirksregierung, bundesland
-national-local-cooperation
-    en: information sharing
-    fr: partage d'informations
-    es: intercambio de información
-    de: informationsaustausch
-official-wellbeing-safety
-    en: threats, harassment, intimidation, abuse, harassed
-    fr: menaces, harcèlement, intimidation, harcelés
-    es: amenazas, acoso, intimidación, acosados
-    de: bedrohungen, drohungen, belästigung, einschüchterung, anfeindungen
-official-wellbeing-safety
-    en: councillors, elected officials, local officials, city staff, politicians
-    fr: élus, élus locaux, agents municipaux
-    es: concejales, cargos electos, funcionarios municipales
-    de: kommunalpolitiker, mandatsträger, ratsmitglieder
-official-wellbeing-safety
-    en: burnout, exhaustion, well-being, wellbeing
-    fr: épuisement, burn-out, bien-être
-    es: agotamiento, desgaste, bienestar
-    de: erschöpfung, burnout, wohlbefinden
-violent-extremism-prevention
-    en: violent extremism, extremism, extremist, radicalisation, radicalization, radicalised
-    fr: extrémisme violent, extrémisme, radicalisation, radicalisés
-    es: extremismo violento, extremismo, radicalización, radicalizados
-    de: gewaltbereiter extremismus, extremismus, radikalisierung, radikalisiert
-violent-extremism-prevention
-    en: prevention, early warning
-    fr: prévention
-    es: prevención, alerta temprana
-    de: prävention, vorbeugung, früherkennung
-violent-extremism-prevention
-    en: deradicalisation, disengagement, exit programme
-    fr: déradicalisation, désengagement
-    es: desradicalización, desvinculación
-    de: deradikalisierung, ausstieg, ausstiegsprogramm
-violent-extremism-prevention
-    en: terrorism, jihadism, far-right, right-wing extremism
-    fr: terrorisme, djihadisme, extrême droite, ultradroite
-    es: terrorismo, yihadismo, extrema derecha
-    de: terrorismus, dschihadismus, rechtsextremismus, islamismus
-violent-extremism-prevention
-    en: foreign fighters, returnees, recruitment, propaganda
-    fr: combattants étrangers, recrutement, propagande
-    es: combatientes extranjeros, captación, propaganda
-    de: rückkehrer, anwerbung, propaganda
-"""
+#: The shipped lexicon, in the `exchange` package's data folder; its header explains the format.
+LEXICON_FILE = "challenge_lexicon.txt"
 
 
 @dataclass(frozen=True)
@@ -597,17 +242,20 @@ class Concept:
 
 
 def parse_lexicon(source: str) -> tuple[Concept, ...]:
-    """Read `CHALLENGE_LEXICON`-style blocks into concepts numbered in order."""
+    """Read lexicon blocks (a challenge slug, then indented "lang: phrase, phrase" lines)
+    into concepts numbered in order. Blank lines and "#" comments are skipped."""
     blocks: list[tuple[str, list[tuple[str, str]]]] = []
     for line in source.splitlines():
-        if not line.strip():
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
         if not line[0].isspace():
             blocks.append((line.strip(), []))
             continue
         if not blocks:
             raise ValueError(f"lexicon phrases before any challenge: {line!r}")
-        language, _sep, words = line.strip().partition(":")
+        language, sep, words = line.strip().partition(":")
+        if not sep:
+            raise ValueError(f"lexicon phrases without a language: {line!r}")
         blocks[-1][1].extend(
             (language.strip(), phrase.strip()) for phrase in words.split(",") if phrase.strip()
         )
@@ -616,10 +264,15 @@ def parse_lexicon(source: str) -> tuple[Concept, ...]:
     )
 
 
+def read_lexicon() -> str:
+    """The text of the shipped lexicon, `exchange/data/challenge_lexicon.txt`."""
+    return (resources.files("exchange") / "data" / LEXICON_FILE).read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def default_concepts() -> tuple[Concept, ...]:
-    """The built-in lexicon, parsed once."""
-    return parse_lexicon(CHALLENGE_LEXICON)
+    """The shipped lexicon, read and parsed once per process."""
+    return parse_lexicon(read_lexicon())
 
 
 # -------------------------------------------------------------------- text features
