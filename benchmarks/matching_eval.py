@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from exchange.domain.matching import (  # noqa: E402
     ChallengeTerm,
-    CityProfile,
     MatchIndex,
     MatchQuery,
+    PeerCity,
     PracticeDoc,
 )
 from exchange.domain.text import analyse  # noqa: E402
@@ -50,7 +50,7 @@ def load_taxonomy(path: Path = DATA / "taxonomy.json") -> list[ChallengeTerm]:
     return [ChallengeTerm(t["slug"], t["name"], tuple(t.get("related", ()))) for t in raw]
 
 
-def load_cities(path: Path = DATA / "demo_catalogue.json") -> list[CityProfile]:
+def load_cities(path: Path = DATA / "demo_catalogue.json") -> list[PeerCity]:
     """Cities of the catalogue export format, with their practices, without history."""
     raw = json.loads(path.read_text(encoding="utf-8"))
     practices: dict[str, list[PracticeDoc]] = {}
@@ -66,7 +66,7 @@ def load_cities(path: Path = DATA / "demo_catalogue.json") -> list[CityProfile]:
             )
         )
     return [
-        CityProfile(
+        PeerCity(
             key=c["key"],
             name=c["name"],
             country=c["country"],
@@ -116,7 +116,7 @@ class PlainBM25:
     about relevance, not about eligibility rules.
     """
 
-    def __init__(self, cities: Sequence[CityProfile], k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, cities: Sequence[PeerCity], k1: float = 1.2, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
         self.cities = {c.key: c for c in cities}
         self.docs: list[tuple[str, Counter[str], int]] = []

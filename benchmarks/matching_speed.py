@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 from exchange.domain.matching import (  # noqa: E402
     REGIONS,
     ChallengeTerm,
-    CityProfile,
     MatchIndex,
     MatchQuery,
+    PeerCity,
     PeerHistory,
     PracticeDoc,
     default_concepts,
@@ -134,14 +134,14 @@ def pick_language(rng: random.Random) -> str:
 
 def make_catalogue(
     n_cities: int, n_practices: int, taxonomy: list[ChallengeTerm], rng: random.Random
-) -> list[CityProfile]:
+) -> list[PeerCity]:
     maker = TextMaker(rng, taxonomy)
     slugs = [t.slug for t in taxonomy]
     owners = sorted(rng.randrange(n_cities) for _ in range(n_practices))
     per_city = [0] * n_cities
     for owner in owners:
         per_city[owner] += 1
-    cities: list[CityProfile] = []
+    cities: list[PeerCity] = []
     next_id = 1
     for i in range(n_cities):
         language = pick_language(rng)
@@ -160,7 +160,7 @@ def make_catalogue(
             next_id += 1
         languages = (language,) if rng.random() < 0.6 else (language, "en")
         cities.append(
-            CityProfile(
+            PeerCity(
                 key=f"city-{i:05d}-xx",
                 name=f"City {i}",
                 country="XX",
@@ -181,7 +181,7 @@ def make_catalogue(
 
 
 def make_queries(
-    count: int, cities: list[CityProfile], taxonomy: list[ChallengeTerm], rng: random.Random
+    count: int, cities: list[PeerCity], taxonomy: list[ChallengeTerm], rng: random.Random
 ) -> list[MatchQuery]:
     maker = TextMaker(rng, taxonomy)
     slugs = [t.slug for t in taxonomy]
@@ -214,9 +214,7 @@ def resident_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def traced_build_mb(
-    cities: list[CityProfile], taxonomy: list[ChallengeTerm]
-) -> tuple[float, float]:
+def traced_build_mb(cities: list[PeerCity], taxonomy: list[ChallengeTerm]) -> tuple[float, float]:
     """Heap held by a freshly built index, and the peak while building it."""
     gc.collect()
     tracemalloc.start()

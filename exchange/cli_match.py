@@ -5,7 +5,8 @@ error line and exit status 1. Batch mode reads one JSON request per line, builds
 index once, and writes one JSON line per request to stdout, in input order. A bad line
 (malformed JSON, unknown city or challenge, wrong field type) gets an
 `{"id": ..., "line": N, "error": "..."}` line and a message on stderr; the rest go on.
-The exit status is 1 when any line failed, 0 otherwise.
+The exit status is 1 when any line failed, 0 otherwise. Reasons are written in
+English, the default locale.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from exchange.domain.matching import Candidate, MatchError, MatchIndex, MatchQuery
+from exchange.services.reasons import reason_texts
 
 DEFAULT_LIMIT = 5
 BATCH_FIELDS = frozenset({"id", "city", "challenges", "text", "languages", "regions", "limit"})
@@ -86,7 +88,7 @@ def result_json(candidate: Candidate) -> dict[str, Any]:
     return {
         "city": candidate.city_key,
         "score": round(candidate.score, 4),
-        "reasons": [reason.text for reason in candidate.reasons],
+        "reasons": reason_texts(candidate.reasons),
     }
 
 
@@ -103,7 +105,7 @@ def render_table(candidates: list[Candidate], names: dict[str, str]) -> str:
             f"{rank:>2}  {candidate.city_key:<{key_width}}  {name:<{name_width}}  "
             f"{candidate.score:.3f}"
         )
-        lines.extend(f"      - {reason.text}" for reason in candidate.reasons)
+        lines.extend(f"      - {text}" for text in reason_texts(candidate.reasons))
     return "\n".join(lines)
 
 

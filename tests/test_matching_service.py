@@ -11,9 +11,9 @@ from tortoise.transactions import in_transaction
 
 from exchange.domain.matching import (
     ChallengeTerm,
-    CityProfile,
     MatchIndex,
     MatchQuery,
+    PeerCity,
     PeerHistory,
     PracticeDoc,
     UnknownChallenge,
@@ -133,9 +133,9 @@ def test_with_availability_replaces_capacity_and_history_only() -> None:
         1, "Recovery after the attack", "Support for victims", ("post-attack-recovery",), 2017
     )
     cities = [
-        CityProfile("a-xx", "A", "XX", "europe", 1000, ("en",), 0, ()),
-        CityProfile("b-xx", "B", "XX", "europe", 1000, ("en",), 1, (practice,)),
-        CityProfile(
+        PeerCity("a-xx", "A", "XX", "europe", 1000, ("en",), 0, ()),
+        PeerCity("b-xx", "B", "XX", "europe", 1000, ("en",), 1, (practice,)),
+        PeerCity(
             "c-xx",
             "C",
             "XX",
@@ -205,24 +205,3 @@ async def test_a_rebuild_started_inside_a_transaction_reads_outside_it(
         cache.stale_wait = matching.STALE_WAIT_SECONDS
     assert seen == [False]
     assert "toronto-ca" in await keys()
-
-
-def test_reasons_name_languages_and_regions_in_the_readers_locale() -> None:
-    from exchange.domain.matching import Reason
-    from exchange.i18n import use_locale
-    from exchange.services.matching import reason_text
-
-    shared = Reason(
-        "shared_language",
-        "Shares working languages: %(languages)s",
-        {"languages": "English and French", "language_codes": "en,fr"},
-    )
-    region = Reason(
-        "preferred_region",
-        "In a preferred region: %(region)s",
-        {"region": "Latin America", "region_code": "latin-america"},
-    )
-    assert reason_text(shared) == "Shares working languages: English and French"
-    with use_locale("fr"):
-        assert reason_text(shared) == "Partage des langues de travail : anglais et français"
-        assert reason_text(region) == "Dans une région souhaitée : Amérique latine"

@@ -365,8 +365,8 @@ async def test_conclusion_with_feedback_frees_capacity_and_feeds_the_ranking(
     )[0]
     texts = matching.reason_texts(best.reasons)
     assert best.city_key == "manchester-gb"
-    assert "Accepted 1 of 1 past requests" in texts
-    assert "Past exchanges rated 5.0 out of 5 (1 ratings)" in texts
+    assert "Accepted 1 of 1 past request" in texts
+    assert "Past exchanges rated 5.0 out of 5 (1 rating)" in texts
 
 
 async def test_withdrawing_withdraws_pending_invitations(

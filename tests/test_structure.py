@@ -147,3 +147,12 @@ def test_no_module_but_visibility_filters_by_publication() -> None:
         if path.name != "visibility.py" and pattern.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_no_python_module_is_over_600_lines() -> None:
+    long = {
+        str(path.relative_to(SOURCE)): lines
+        for path in SOURCE.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 600
+    }
+    assert long == {}

@@ -7,15 +7,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-
-class Region(StrEnum):
-    EUROPE = "europe"
-    NORTH_AMERICA = "north-america"
-    LATIN_AMERICA = "latin-america"
-    AFRICA = "africa"
-    MIDDLE_EAST = "middle-east"
-    ASIA = "asia"
-    OCEANIA = "oceania"
+from exchange.domain.regions import Region as Region  # listed once, in the domain
 
 
 class PracticeStatus(StrEnum):

@@ -14,9 +14,9 @@ from babel.lists import format_list
 from babel.numbers import format_decimal
 
 from exchange import i18n
+from exchange.domain.regions import Region, is_region
 from exchange.i18n import gettext as _
 from exchange.i18n import ngettext
-from exchange.models.cities import Region
 from exchange.models.matching import ExchangeFormat, InvitationStatus, RequestStatus
 
 
@@ -81,6 +81,9 @@ def invitation_status_label(value: str) -> str:
 
 
 def region_label(region: str) -> str:
+    """A region code as the region's name in the reader's locale; unknown codes as given."""
+    if not is_region(region):
+        return region
     labels = {
         Region.EUROPE: _("Europe"),
         Region.NORTH_AMERICA: _("North America"),
@@ -90,7 +93,7 @@ def region_label(region: str) -> str:
         Region.ASIA: _("Asia"),
         Region.OCEANIA: _("Oceania"),
     }
-    return labels.get(Region(region), region) if region in Region._value2member_map_ else region
+    return labels[Region(region)]
 
 
 def language_label(code: str) -> str:
@@ -107,6 +110,17 @@ def sort_key(name: str) -> str:
 def number_label(value: int) -> str:
     """A whole number grouped the reader's way: 568,000 in English, 568 000 in French."""
     return format_decimal(value, locale=i18n.current_locale())
+
+
+def decimal_label(value: float, places: int = 1) -> str:
+    """A number with `places` decimals (at least one) the reader's way: 4.5, or 4,5 in French.
+
+    Rounded as Python rounds (`round`), so 4.35 shows as 4.3 in every locale.
+    """
+    places = max(places, 1)
+    return format_decimal(
+        round(value, places), format="#,##0." + "0" * places, locale=i18n.current_locale()
+    )
 
 
 def list_label(items: Sequence[str]) -> str:

@@ -15,7 +15,6 @@ import asyncio
 import contextvars
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tortoise.expressions import F, Subquery
@@ -24,14 +23,12 @@ from tortoise.functions import Count
 from exchange.domain.matching import (
     Candidate,
     ChallengeTerm,
-    CityProfile,
     MatchIndex,
     MatchQuery,
+    PeerCity,
     PeerHistory,
     PracticeDoc,
-    Reason,
 )
-from exchange.i18n import gettext as _
 from exchange.models.cities import (
     CatalogueVersion,
     Challenge,
@@ -45,7 +42,11 @@ from exchange.models.matching import (
     PeerExchange,
     PeerInvitation,
 )
-from exchange.services import catalogue_version, labels
+from exchange.services import catalogue_version
+
+# Reasons become text in services/reasons.py; callers of this module read them from here too.
+from exchange.services.reasons import reason_text as reason_text
+from exchange.services.reasons import reason_texts as reason_texts
 from exchange.services.visibility import public_practices
 
 log = logging.getLogger("exchange.matching")
@@ -157,7 +158,7 @@ async def load_history() -> dict[str, PeerHistory]:
     return history
 
 
-async def load_cities() -> list[CityProfile]:
+async def load_cities() -> list[PeerCity]:
     """Every city with its published practices, free capacity and history."""
     practices = await load_practices()
     languages: dict[int, list[str]] = defaultdict(list)
@@ -175,7 +176,7 @@ async def load_cities() -> list[CityProfile]:
         .values_list("id", "key", "name", "country", "region", "population")
     )
     return [
-        CityProfile(
+        PeerCity(
             key=key,
             name=name,
             country=country,
@@ -292,23 +293,3 @@ async def rank(query: MatchQuery, index: MatchIndex | None = None) -> list[Candi
     """
     index = index or await current_index()
     return index.rank(query)
-
-
-def reason_text(reason: Reason) -> str:
-    """A reason in the current locale: translate the template, then fill it in.
-
-    Language and region names are named again in the reader's locale from their codes.
-    """
-    params = dict(reason.params)
-    codes = params.get("language_codes")
-    if isinstance(codes, str) and codes:
-        names = [labels.language_label(code) for code in codes.split(",")]
-        params["language"], params["languages"] = names[0], labels.list_label(names)
-    region = params.get("region_code")
-    if isinstance(region, str):
-        params["region"] = labels.region_label(region)
-    return _(reason.message) % params
-
-
-def reason_texts(reasons: Sequence[Reason]) -> list[str]:
-    return [reason_text(reason) for reason in reasons]

@@ -16,19 +16,19 @@ from exchange.domain.matching import (
     WEIGHTS,
     Candidate,
     ChallengeTerm,
-    CityProfile,
     MatchError,
     MatchIndex,
     MatchQuery,
+    PeerCity,
     PeerHistory,
     PracticeDoc,
     Reason,
+    ReasonCode,
     UnknownChallenge,
     UnknownCity,
     Weights,
     city_key,
     default_concepts,
-    language_name,
     reputation,
 )
 
@@ -63,8 +63,8 @@ def city(
     population: int | None = 500_000,
     capacity: int = 2,
     history: PeerHistory | None = None,
-) -> CityProfile:
-    return CityProfile(
+) -> PeerCity:
+    return PeerCity(
         key=key,
         name=key.rsplit("-", 1)[0].title(),
         country=key.rsplit("-", 1)[1].upper(),
@@ -81,11 +81,11 @@ def recovery(title: str = "Victim support after the bombing") -> PracticeDoc:
     return practice(title, ("post-attack-recovery",))
 
 
-def requester(**kwargs: Any) -> CityProfile:
+def requester(**kwargs: Any) -> PeerCity:
     return city("home-gb", **kwargs)
 
 
-def rank(cities: list[CityProfile], **query: Any) -> list[Candidate]:
+def rank(cities: list[PeerCity], **query: Any) -> list[Candidate]:
     index = MatchIndex.build(cities, TAXONOMY)
     params: dict[str, Any] = {"city_key": "home-gb", "challenges": ("post-attack-recovery",)}
     params.update(query)
@@ -102,6 +102,11 @@ def reason_codes(candidate: Candidate) -> list[str]:
 
 def by_key(candidates: list[Candidate], key: str) -> Candidate:
     return next(c for c in candidates if c.city_key == key)
+
+
+def reasons_of(candidate: Candidate, code: ReasonCode) -> list[dict[str, Any]]:
+    """The parameters of each of the candidate's reasons with this code."""
+    return [dict(r.params) for r in candidate.reasons if r.code == code]
 
 
 # --------------------------------------------------------------------- eligibility
@@ -278,9 +283,13 @@ def test_practice_reason_names_practice_year_and_challenge() -> None:
         ),
     ]
     [candidate] = rank(cities)
-    texts = [r.text for r in candidate.reasons]
-    assert "Practice 'Recovery after the Arena bombing' (2017) addresses post-attack recovery" in (
-        texts
+    assert candidate.reasons[0] == Reason(
+        ReasonCode.PRACTICE_CHALLENGE,
+        {
+            "title": "Recovery after the Arena bombing",
+            "challenges": ("Post-attack recovery",),
+            "year": 2017,
+        },
     )
 
 
@@ -290,14 +299,15 @@ def test_practice_without_year_gets_a_reason_without_year() -> None:
         city("peer-fr", practice("Barriers", ("post-attack-recovery",), since=None)),
     ]
     [candidate] = rank(cities)
-    texts = [r.text for r in candidate.reasons]
-    assert "Practice 'Barriers' addresses post-attack recovery" in texts
+    assert reasons_of(candidate, ReasonCode.PRACTICE_CHALLENGE) == [
+        {"title": "Barriers", "challenges": ("Post-attack recovery",)}
+    ]
 
 
 # -------------------------------------------------------------------- text signal
 
 
-def _two_market_cities() -> list[CityProfile]:
+def _two_market_cities() -> list[PeerCity]:
     return [
         requester(),
         city(
@@ -329,9 +339,9 @@ def test_description_decides_between_equal_taxonomy_matches() -> None:
     assert keys(result)[0] == "markets-fr"
     top = result[0]
     assert top.signals["text"] > result[1].signals["text"]
-    text_reason = next(r for r in top.reasons if r.code == "practice_text")
-    assert "ramming" in text_reason.text
-    assert "Bollards for the Christmas market" in text_reason.text
+    [text_reason] = reasons_of(top, ReasonCode.PRACTICE_TEXT)
+    assert "ramming" in text_reason["words"]
+    assert text_reason["title"] == "Bollards for the Christmas market"
 
 
 def test_text_reasons_quote_only_words_the_practice_uses() -> None:
@@ -346,13 +356,22 @@ def test_text_reasons_quote_only_words_the_practice_uses() -> None:
         [requester(), city("peer-fr", memorial, festival)],
         text="How do we help families after a bombing?",
     )
-    texts = [r.text for r in result[0].reasons]
-    assert "Practice 'Street festival security' matches your description: help, families" in texts
-    assert not any("bombing" in text for text in texts), texts
+    reasons = result[0].reasons
     assert (
-        "Practice 'Street festival security' deals with post-attack recovery "
-        "as described in your request"
-    ) in texts
+        Reason(
+            ReasonCode.PRACTICE_TEXT,
+            {"title": "Street festival security", "words": ("help", "families")},
+        )
+        in reasons
+    )
+    assert not any("bombing" in str(r.params) for r in reasons), reasons
+    assert (
+        Reason(
+            ReasonCode.PRACTICE_TEXT_THEME,
+            {"title": "Street festival security", "challenges": ("Post-attack recovery",)},
+        )
+        in reasons
+    )
 
 
 def test_a_theme_already_named_for_the_practice_is_not_repeated() -> None:
@@ -367,8 +386,8 @@ def test_a_theme_already_named_for_the_practice_is_not_repeated() -> None:
     codes = reason_codes(result[0])
     assert codes[:2] == ["practice_challenge", "practice_text"]
     assert "practice_text_theme" not in codes
-    text_reason = next(r for r in result[0].reasons if r.code == "practice_text")
-    assert text_reason.params["words"] == "support, families"
+    [text_reason] = reasons_of(result[0], ReasonCode.PRACTICE_TEXT)
+    assert text_reason["words"] == ("support", "families")
 
 
 def test_french_request_finds_the_right_english_practice() -> None:
@@ -469,7 +488,7 @@ def test_request_without_text_has_no_text_signal() -> None:
 # ---------------------------------------------------------------- context signals
 
 
-def _twins(**differences: dict[str, Any]) -> list[CityProfile]:
+def _twins(**differences: dict[str, Any]) -> list[PeerCity]:
     """Peers with the same practice that differ only as told, plus the requester."""
     shared = recovery()
     return [requester(), *(city(key, shared, **diff) for key, diff in differences.items())]
@@ -479,8 +498,9 @@ def test_shared_language_raises_a_peer_but_does_not_filter() -> None:
     cities = _twins(**{"a-de": {"languages": ("de",)}, "b-fr": {"languages": ("fr",)}})
     result = rank(cities, languages=("fr",))
     assert keys(result) == ["b-fr", "a-de"]
-    reasons = [r.text for r in result[0].reasons]
-    assert "Works in your preferred language: French" in reasons
+    assert reasons_of(result[0], ReasonCode.SHARED_LANGUAGE) == [
+        {"languages": ("fr",), "preferred": True}
+    ]
 
 
 def test_a_language_reason_says_whether_it_is_preferred_or_the_requesters_own() -> None:
@@ -491,19 +511,18 @@ def test_a_language_reason_says_whether_it_is_preferred_or_the_requesters_own() 
     }
     cities = _twins(**peers)
 
-    def language_reasons(result: list[Candidate], key: str) -> list[str]:
-        found = next(c for c in result if c.city_key == key)
-        return [r.text for r in found.reasons if r.code == "shared_language"]
+    def language_reasons(result: list[Candidate], key: str) -> list[dict[str, Any]]:
+        return reasons_of(by_key(result, key), ReasonCode.SHARED_LANGUAGE)
 
     preferring = rank(cities, languages=("fr", "es"))
-    assert language_reasons(preferring, "a-fr") == ["Works in your preferred language: French"]
+    assert language_reasons(preferring, "a-fr") == [{"languages": ("fr",), "preferred": True}]
     assert language_reasons(preferring, "c-fres") == [
-        "Works in your preferred languages: French and Spanish"
+        {"languages": ("fr", "es"), "preferred": True}
     ]
     # English is the requesting city's own language, not one the request prefers.
-    assert language_reasons(preferring, "b-gb") == ["Shares a working language: English"]
+    assert language_reasons(preferring, "b-gb") == [{"languages": ("en",), "preferred": False}]
     plain = rank(cities)
-    assert language_reasons(plain, "b-gb") == ["Shares a working language: English"]
+    assert language_reasons(plain, "b-gb") == [{"languages": ("en",), "preferred": False}]
     assert language_reasons(plain, "a-fr") == []
 
 
@@ -516,7 +535,7 @@ def test_preferred_region_raises_a_peer_but_does_not_filter() -> None:
     cities = _twins(**{"a-fr": {"region": "europe"}, "b-us": {"region": "north-america"}})
     result = rank(cities, regions=("north-america",))
     assert keys(result) == ["b-us", "a-fr"]
-    assert "In a preferred region: North America" in [r.text for r in result[0].reasons]
+    assert reasons_of(result[0], ReasonCode.PREFERRED_REGION) == [{"region": "north-america"}]
     assert keys(rank(cities, regions=("europe",))) == ["a-fr", "b-us"]
 
 
@@ -549,8 +568,8 @@ def test_free_capacity_is_reported_and_counts() -> None:
     cities = _twins(**{"a-fr": {"capacity": 1}, "b-fr": {"capacity": 3}})
     result = rank(cities)
     assert keys(result) == ["b-fr", "a-fr"]
-    assert "Has capacity for 3 more exchanges" in [r.text for r in result[0].reasons]
-    assert "Has capacity for 1 more exchange" in [r.text for r in result[1].reasons]
+    assert reasons_of(result[0], ReasonCode.CAPACITY) == [{"count": 3}]
+    assert reasons_of(result[1], ReasonCode.CAPACITY) == [{"count": 1}]
 
 
 # ---------------------------------------------------------------- history signals
@@ -574,9 +593,8 @@ def test_good_history_raises_and_bad_history_lowers_a_peer() -> None:
 def test_history_reasons_give_acceptance_and_feedback_average() -> None:
     history = PeerHistory(accepted=3, declined=1, feedback=(5, 4))
     [candidate] = rank(_twins(**{"peer-fr": {"history": history}}))
-    texts = [r.text for r in candidate.reasons]
-    assert "Accepted 3 of 4 past requests" in texts
-    assert "Past exchanges rated 4.5 out of 5 (2 ratings)" in texts
+    assert reasons_of(candidate, ReasonCode.RESPONSE_HISTORY) == [{"accepted": 3, "total": 4}]
+    assert reasons_of(candidate, ReasonCode.FEEDBACK) == [{"average": 4.5, "count": 2}]
 
 
 def test_no_history_means_no_history_reasons() -> None:
@@ -623,13 +641,7 @@ def test_weights_are_tunable_at_build_time() -> None:
     assert isinstance(WEIGHTS, Weights)
 
 
-def test_reason_is_a_translatable_template_with_params() -> None:
-    reason = Reason("capacity", "Has capacity for %(count)s more exchanges", {"count": 2})
-    assert reason.text == "Has capacity for 2 more exchanges"
-    assert str(reason) == reason.text
-
-
-def test_every_reason_message_is_a_template_filled_by_its_params() -> None:
+def test_reasons_are_codes_with_raw_facts_never_text() -> None:
     history = PeerHistory(accepted=1, feedback=(4,))
     cities = [
         requester(),
@@ -654,19 +666,19 @@ def test_every_reason_message_is_a_template_filled_by_its_params() -> None:
         regions=("europe",),
     )
     assert len(candidate.reasons) >= 6
+    assert all(isinstance(r.code, ReasonCode) for r in candidate.reasons)
+    facts = {r.code: dict(r.params) for r in candidate.reasons}
+    # Numbers stay numbers, languages and regions stay codes: the reader's locale names them.
+    assert facts[ReasonCode.SIMILAR_SIZE] == {"population": 480_000}
+    assert facts[ReasonCode.SHARED_LANGUAGE] == {"languages": ("en",), "preferred": False}
+    assert facts[ReasonCode.PREFERRED_REGION] == {"region": "europe"}
+    assert facts[ReasonCode.FEEDBACK] == {"average": 4.0, "count": 1}
+    assert facts[ReasonCode.PRACTICE_CHALLENGE]["challenges"] == (
+        "Protecting public spaces and soft targets",
+    )
     for reason in candidate.reasons:
-        placeholders = set(re.findall(r"%\((\w+)\)s", reason.message))
-        extra = set(reason.params) - placeholders
-        # Besides what the template shows, only codes travel (for the reader's locale).
-        assert placeholders <= set(reason.params)
-        assert all(name.endswith(("_code", "_codes")) for name in extra), extra
-        assert "%(" not in reason.text
-
-
-def test_language_names_are_english_names() -> None:
-    assert language_name("fr") == "French"
-    assert language_name("es") == "Spanish"
-    assert language_name("zz-not-a-language") == "zz-not-a-language"
+        for value in reason.params.values():
+            assert isinstance(value, str | int | float | tuple), reason
 
 
 def test_city_key_is_folded_name_and_country() -> None:
