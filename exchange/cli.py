@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     from exchange.cli_match import add_match_parser
 
     add_match_parser(commands).set_defaults(handler=cmd_match)
+
+    from exchange.cli_slots import add_slots_parser
+
+    add_slots_parser(commands).set_defaults(handler=cmd_slots)
     return parser
 
 
@@ -369,6 +373,17 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
             await db.close_db()
 
     return asyncio.run(run(settings))
+
+
+def cmd_slots(args: argparse.Namespace, settings: Settings) -> int:
+    """Rank meeting times across time zones; no database involved."""
+    from exchange import cli_slots
+
+    try:
+        print(cli_slots.run(args))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
 
 
 def entry() -> NoReturn:
