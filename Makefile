@@ -22,11 +22,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+$(VENV)/.run-deps: pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+$(VENV)/.test-deps: pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.run-deps
 
@@ -47,4 +47,4 @@ migrations: $(VENV)/.test-deps
 	$(BIN)/tortoise makemigrations
 
 clean:
-	rm -rf $(VENV) var build *.egg-info exchange/locale/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) var build dist *.egg-info exchange/locale/*/LC_MESSAGES/*.mo

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from tortoise.exceptions import ValidationError
 
 from exchange import db
+from exchange.resources import resource_path
 from exchange.services import housekeeping, outbox
 from exchange.services.errors import ServiceError
 from exchange.services.peer_invitations import run_expiry
@@ -40,7 +40,7 @@ from exchange.web.csrf import CSRFMiddleware
 from exchange.web.headers import SecurityHeadersMiddleware
 from exchange.web.notices import NoticeCountMiddleware
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = resource_path("static")
 
 
 async def _unfit_value(request: Request, exc: Exception) -> Response:

@@ -22,7 +22,7 @@ from exchange.models import MODEL_MODULES
 from exchange.settings import DEFAULT_DATABASE_URL
 
 APP_LABEL = "exchange"
-MIGRATIONS_MODULE = "migrations"
+MIGRATIONS_MODULE = "exchange.migrations"  # the top-level migrations/ folder, see setup.py
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 

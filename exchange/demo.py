@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from exchange.models.accounts import Role, User
 from exchange.models.cities import City
+from exchange.resources import resource_path
 from exchange.services.catalogue import import_catalogue
 from exchange.services.cities import load_shipped_taxonomy
 from exchange.services.secrets import hash_password
@@ -19,7 +18,7 @@ DEMO_USERS = (
     ("official@example.org", "Olivia Official", Role.OFFICIAL),
 )
 DEMO_OFFICIAL_CITY = "manchester-gb"
-DEMO_CATALOGUE = Path(__file__).resolve().parent / "data" / "demo_catalogue.json"
+DEMO_CATALOGUE = resource_path("data/demo_catalogue.json")
 
 
 async def load_demo(settings: Settings) -> list[str]:

@@ -10,12 +10,13 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 from functools import cache
-from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
-LOCALE_DIR = Path(__file__).parent / "locale"
+from exchange.resources import resource_path
+
+LOCALE_DIR = resource_path("locale")
 DEFAULT_LOCALE = "en"
 # Locales we ship a catalogue for; the English one is the source text, compiled anyway so
 # that a missing compile step shows up in English too.

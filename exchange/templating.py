@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -12,9 +11,10 @@ from babel.dates import format_datetime as babel_format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from exchange import i18n
+from exchange.resources import resource_path
 from exchange.services import labels
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_DIR = resource_path("templates")
 
 
 @cache

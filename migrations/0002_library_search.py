@@ -9,12 +9,13 @@ so the statements run one by one from RunPython.
 """
 
 import json
-from pathlib import Path
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-TAXONOMY_FILE = Path(__file__).resolve().parent.parent / "exchange" / "data" / "taxonomy.json"
+from exchange.resources import resource_path
+
+TAXONOMY_FILE = resource_path("data/taxonomy.json")
 
 SQLITE_FORWARD = [
     "CREATE VIRTUAL TABLE practice_search USING fts5("

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import IO, Any, TextIO
 
 from tortoise.transactions import in_transaction
@@ -28,6 +27,7 @@ from exchange.models.cities import (
     Practice,
     PracticeChallenge,
 )
+from exchange.resources import resource_path
 from exchange.services import catalogue_version, permissions
 from exchange.services.json_stream import Item, JSONStreamError, Section, read_sections
 from exchange.services.library_rules import (
@@ -40,7 +40,7 @@ from exchange.services.library_rules import (
     unknown_fields,
 )
 
-FORMAT_GUIDE = Path(__file__).resolve().parents[2] / "docs" / "catalogue-format.md"
+FORMAT_GUIDE = resource_path("docs/catalogue-format.md")
 SECTIONS = ("cities", "practices")
 BATCH_SIZE = 2000
 QUERY_CHUNK = 500

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -31,6 +30,7 @@ from exchange.models.cities import (
     PracticeStatus,
     Region,
 )
+from exchange.resources import resource_path
 from exchange.services import permissions, visibility
 from exchange.services.library_rules import SLUG_RE, check_city, check_practice
 from exchange.services.pagination import Page, paginate
@@ -344,7 +344,7 @@ async def _save_practice(practice: Practice, city: City, form: PracticeInput) ->
 
 # --- the challenge taxonomy ------------------------------------------------------------
 
-TAXONOMY_FILE = Path(__file__).resolve().parent.parent / "data" / "taxonomy.json"
+TAXONOMY_FILE = resource_path("data/taxonomy.json")
 
 
 async def load_shipped_taxonomy() -> int:
