@@ -44,7 +44,7 @@ messages: $(VENV)/.run-deps
 
 # Write a migration for model changes (tortoise's built-in migration system).
 migrations: $(VENV)/.test-deps
-	$(BIN)/tortoise makemigrations
+	PYTHONPATH=. $(BIN)/tortoise makemigrations
 
 clean:
 	rm -rf $(VENV) var build dist *.egg-info exchange/locale/*/LC_MESSAGES/*.mo

@@ -20,12 +20,14 @@ from exchange.resources import resource_path
 from exchange.services import housekeeping, outbox
 from exchange.services.errors import ServiceError
 from exchange.services.peer_invitations import run_expiry
+from exchange.services.rsvp import run_reminders
 from exchange.settings import Settings, load_settings
 from exchange.web import (
     accounts,
     admin,
     api,
     cities,
+    dialogues,
     errors,
     exchanges,
     library,
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         chores = (
             [
                 asyncio.create_task(run_expiry(settings, stop)),
+                asyncio.create_task(run_reminders(settings, stop)),
                 asyncio.create_task(housekeeping.run_housekeeping(settings, stop)),
             ]
             if settings.run_mail_sender
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             *match_requests.routes,
             *peer_invitations.routes,
             *exchanges.routes,
+            *dialogues.routes,
             *notices.routes,
             *tokens.routes,
             *api.routes,

@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create_user.set_defaults(handler=cmd_create_user)
 
+    create_token = commands.add_parser(
+        "create-token", help="print a new API token for a user (an administrator's tool)"
+    )
+    create_token.add_argument("--email", required=True, help="the user's email address")
+    create_token.add_argument("--name", default="command line", help="what the token is for")
+    create_token.add_argument(
+        "--days", type=int, default=90, help="days until the token expires (1-365, default 90)"
+    )
+    create_token.set_defaults(handler=cmd_create_token)
+
     worker = commands.add_parser("worker", help="deliver queued email until stopped")
     worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
     worker.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
@@ -242,16 +252,37 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_create_token(args: argparse.Namespace, settings: Settings) -> int:
+    """The token alone on standard output, so scripts can capture it."""
+    from exchange.services import tokens
+    from exchange.services.errors import NotFound, ValidationError
+
+    async def create(settings: Settings) -> list[str]:
+        try:
+            created = await tokens.issue_token(args.email, args.name, args.days)
+        except NotFound:
+            raise CommandError(f"no active user with the email {args.email!r}") from None
+        except ValidationError as exc:
+            problems = "; ".join(f"{name}: {message}" for name, message in exc.fields.items())
+            raise CommandError(problems) from None
+        return [created.raw]
+
+    print("\n".join(asyncio.run(_with_db(settings, create))))
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from exchange.services import housekeeping, outbox, peer_invitations
+    from exchange.services import housekeeping, outbox, peer_invitations, rsvp
 
     async def work(settings: Settings) -> list[str]:
         if args.once:
             expired = await peer_invitations.expire_invitations(settings)
+            reminded = await rsvp.send_reminders(settings)
             sent = await outbox.send_due(settings, outbox.sender_id())
             purged = await housekeeping.purge_stale(settings)
             return [
                 f"Expired {expired} peer invitation(s).",
+                f"Queued {reminded} dialogue reminder(s).",
                 f"Sent {sent} message(s).",
                 f"Removed {purged} stale row(s).",
             ]
@@ -259,10 +290,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        print("Delivering mail and expiring peer invitations (Ctrl+C to stop)")
+        print("Delivering mail, reminders and expiring peer invitations (Ctrl+C to stop)")
         await asyncio.gather(
             outbox.run_sender(settings, stop, poll_seconds=args.interval),
             peer_invitations.run_expiry(settings, stop),
+            rsvp.run_reminders(settings, stop),
             housekeeping.run_housekeeping(settings, stop),
         )
         return ["Stopped."]

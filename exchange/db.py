@@ -75,6 +75,11 @@ def sqlite_connection(database_url: str) -> dict[str, Any]:
 
 # For tortoise's own command line (`tortoise makemigrations`), see [tool.tortoise].
 TORTOISE_ORM = tortoise_config(os.environ.get("EXCHANGE_DATABASE_URL", DEFAULT_DATABASE_URL))
+# Tortoise's command line writes a dotted migrations module beside its parent package
+# (exchange/migrations/), not where it is imported from; from a checkout it must see the
+# folder itself, as the top-level package `migrations` (`make migrations` puts the
+# checkout on the path). Migrations are recorded by app label and name, so both agree.
+TORTOISE_ORM["apps"][APP_LABEL]["migrations"] = "migrations"
 
 
 async def init_db(database_url: str) -> None:

@@ -11,6 +11,7 @@ from babel.dates import format_datetime as babel_format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from exchange import i18n
+from exchange.domain.markdown import render_markdown
 from exchange.resources import resource_path
 from exchange.services import labels
 
@@ -33,6 +34,7 @@ def environment() -> Environment:
     env.filters["datetime"] = format_local_datetime
     env.filters["language_name"] = labels.language_label
     env.filters["number"] = labels.number_label
+    env.filters["markdown"] = render_markdown
     env.globals["current_locale"] = i18n.current_locale
     return env
 

@@ -20,7 +20,8 @@ from exchange.models.accounts import Role, User
 from exchange.models.cities import Practice, PracticeStatus
 from exchange.models.mail import OutboxMessage
 from exchange.models.matching import MatchRequest, PeerExchange, PersonalAccessToken
-from exchange.services import match_requests, peer_invitations
+from exchange.services import dialogues, match_requests, peer_invitations, rsvp
+from exchange.services.dialogues import DialogueInput
 from exchange.services.match_requests import RequestInput
 from exchange.settings import Settings
 
@@ -54,6 +55,15 @@ INVITATION_SEEN = only(("requester", "invited", "staff", "admin"))
 EXCHANGE_SEEN = only(("requester", "mentor", "staff", "admin"))
 DRAFT_SEEN = {**only(("staff", "admin")), "anonymous": 404}
 EDIT_OWN_CITY = {**only(("requester", "staff", "admin"), refused=403)}
+# The dialogue is invited-only, with the requester on its list; staff organise it.
+# Its existence is private: a visitor gets 404 too, not the sign-in page.
+DIALOGUE_SEEN = {**only(("requester", "staff", "admin")), "anonymous": 404}
+REFUSED_DIALOGUE = {
+    **{role: code for role, code in DIALOGUE_SEEN.items() if code != 200},
+    "anonymous": 303,
+}
+ORGANISE = {**DIALOGUE_SEEN, "requester": 403, "anonymous": 303}
+API_ORGANISE = {**ORGANISE, "anonymous": 401}
 
 RULES: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/"): PUBLIC,
@@ -136,6 +146,56 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
         "anonymous": 303,
         "staff": 404,
     },
+    # Dialogues: an invited-only dialogue with the requester on its list.
+    ("GET", "/dialogues"): PUBLIC,
+    ("GET", "/dialogues/new"): STAFF,
+    ("POST", "/dialogues/new"): {**STAFF, "staff": 0, "admin": 0},
+    ("GET", "/dialogues/invitation/{token}"): dict.fromkeys(ROLES, 404),
+    ("POST", "/dialogues/invitation/{token}"): dict.fromkeys(ROLES, 404),
+    ("GET", "/dialogues/{dialogue_id:id}"): DIALOGUE_SEEN,
+    ("GET", "/dialogues/{dialogue_id:id}.ics"): DIALOGUE_SEEN,
+    # Staff who are not on the list are told so on the page they came from.
+    ("POST", "/dialogues/{dialogue_id:id}/rsvp"): {**REFUSED_DIALOGUE, "staff": 303, "admin": 303},
+    ("GET", "/dialogues/{dialogue_id:id}/edit"): ORGANISE,
+    ("POST", "/dialogues/{dialogue_id:id}/edit"): {**ORGANISE, "staff": 0, "admin": 0},
+    ("GET", "/dialogues/{dialogue_id:id}/organise"): ORGANISE,
+    **{
+        ("POST", f"/dialogues/{{dialogue_id:id}}/{action}"): {
+            **ORGANISE,
+            "staff": 0,
+            "admin": 0,
+        }
+        for action in ("invite", "remove", "resend", "cancel", "attendance", "poll", "pick")
+    },
+    ("GET", "/calendar/{token}.ics"): dict.fromkeys(ROLES, 404),
+    ("POST", "/exchanges/{exchange_id:id}/call"): {
+        role: code for role, code in EXCHANGE_SEEN.items() if code != 200
+    },
+    ("GET", "/api/v1/dialogues"): API_SIGNED_IN,
+    ("POST", "/api/v1/dialogues"): {
+        **dict.fromkeys(ROLES, 403),
+        "anonymous": 401,
+        "staff": 0,
+        "admin": 0,
+    },
+    ("GET", "/api/v1/dialogues/{dialogue_id:id}"): {**DIALOGUE_SEEN, "anonymous": 401},
+    ("PATCH", "/api/v1/dialogues/{dialogue_id:id}"): {**API_ORGANISE, "staff": 0, "admin": 0},
+    ("POST", "/api/v1/dialogues/{dialogue_id:id}/cancel"): {
+        **API_ORGANISE,
+        "staff": 0,
+        "admin": 0,
+    },
+    ("POST", "/api/v1/dialogues/{dialogue_id:id}/invitations"): {
+        **API_ORGANISE,
+        "staff": 0,
+        "admin": 0,
+    },
+    ("POST", "/api/v1/dialogues/{dialogue_id:id}/rsvp"): {
+        **REFUSED_DIALOGUE,
+        "anonymous": 401,
+        "staff": 409,
+        "admin": 409,
+    },
     # The API: the same rules, with 401 for a visitor.
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/requests"): API_SIGNED_IN,
@@ -198,10 +258,22 @@ async def build_world(settings: Settings) -> World:
         token_hash="x" * 64,
         created_at=datetime.now(UTC),
     )
+    dialogue = await dialogues.check_create_dialogue(
+        settings,
+        catalogue.staff,
+        DialogueInput(
+            title="A two-city call",
+            start="2030-01-10T14:00:00+00:00",
+            end="2030-01-10T15:00:00+00:00",
+            visibility="invited",
+        ),
+    )
+    await rsvp.check_invite_people(settings, catalogue.staff, dialogue.id, [catalogue.lviv.email])
     mail = await OutboxMessage.filter().first()
     assert mail is not None
     values = {
         "{request_id:id}": str(request.id),
+        "{dialogue_id:id}": str(dialogue.id),
         "{invitation_id:id}": str(invited.id),
         "{exchange_id:id}": str(exchange.id),
         "{practice_id:id}": str(draft.id),
@@ -242,17 +314,25 @@ async def test_every_route_has_a_rule(client: httpx.AsyncClient) -> None:
 
 
 # A valid body, so that a refusal comes from the access rules, not from bad input.
-API_BODIES = {"/invitations": {"city": "toronto-ca"}, "/answer": {"answer": "decline"}}
+API_BODIES = {
+    "/requests/{request_id:id}/invitations": {"city": "toronto-ca"},
+    "/answer": {"answer": "decline"},
+    "/dialogues/{dialogue_id:id}/invitations": {"emails": ["x@example.org"]},
+    "/rsvp": {"answer": "yes"},
+    "/api/v1/dialogues": {"title": "A dialogue"},
+    "/api/v1/dialogues/{dialogue_id:id}": {"title": "Renamed"},
+}
 
 
-async def _status(client: httpx.AsyncClient, method: str, path: str) -> int:
+async def _status(client: httpx.AsyncClient, method: str, template: str, path: str) -> int:
     if method == "GET":
         return (await client.get(path)).status_code
     if path.startswith("/api/"):
         await client.get("/")
         headers = {"X-CSRF-Token": csrf_token(client)}
-        body = next((b for end, b in API_BODIES.items() if path.endswith(end)), {})
-        return (await client.post(path, json=body, headers=headers)).status_code
+        body = next((b for end, b in API_BODIES.items() if template.endswith(end)), {})
+        response = await client.request(method, path, json=body, headers=headers)
+        return response.status_code
     return (await post_form(client, path, {})).status_code
 
 
@@ -267,7 +347,7 @@ async def test_access_matrix(client: httpx.AsyncClient, settings: Settings, role
         if role not in expected or expected[role] == 0:
             continue  # allowed change: the area's own tests do it
         url = concrete(path, world.values)
-        seen[(method, path)] = await _status(client, method, url)
+        seen[(method, path)] = await _status(client, method, path, url)
     wrong = {
         key: (status, RULES[key][role])
         for key, status in seen.items()

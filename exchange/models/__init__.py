@@ -6,6 +6,7 @@ MODEL_MODULES = (
     "exchange.models.audit",
     "exchange.models.mail",
     "exchange.models.matching",
+    "exchange.models.dialogues",
 )
 
 # A model's docstring becomes its table comment, and tortoise's SQLite migrations split

@@ -28,6 +28,15 @@ class User(Model):
     city_id: int | None
     timezone = fields.CharField(max_length=64, default="UTC")
     locale = fields.CharField(max_length=16, default="en")
+    # Working hours in the user's own zone, for finding a time to meet: "HH:MM" and the
+    # weekdays as digits (0 = Monday). Database defaults let the columns join a table
+    # that already has rows.
+    work_start = fields.CharField(max_length=5, default="09:00", db_default="09:00")
+    work_end = fields.CharField(max_length=5, default="18:00", db_default="18:00")
+    work_days = fields.CharField(max_length=7, default="01234", db_default="01234")
+    # The private calendar feed's address is derived from this number; resetting the
+    # address bumps it, which makes every older address stop working.
+    calendar_feed_version = fields.IntField(default=0, db_default=0)
     is_active = fields.BooleanField(default=True)
     # Empty until the person sets a password through their invitation link.
     password_hash = fields.CharField(max_length=255, default="")

@@ -17,6 +17,7 @@ from exchange import i18n
 from exchange.domain.regions import Region, is_region
 from exchange.i18n import gettext as _
 from exchange.i18n import ngettext
+from exchange.models.dialogues import DialogueFormat, DialogueStatus, Seat, Vote
 from exchange.models.matching import ExchangeFormat, InvitationStatus, RequestStatus
 
 
@@ -126,3 +127,43 @@ def decimal_label(value: float, places: int = 1) -> str:
 def list_label(items: Sequence[str]) -> str:
     """Items joined the way the reader's language joins a list ("a, b and c")."""
     return format_list(list(items), locale=i18n.current_locale()) if items else ""
+
+
+def dialogue_format_label(value: str) -> str:
+    labels = {
+        DialogueFormat.ONLINE.value: _("Online"),
+        DialogueFormat.IN_PERSON.value: _("In person"),
+        DialogueFormat.HYBRID.value: _("Hybrid: in person and online"),
+    }
+    return labels.get(value, value)
+
+
+def dialogue_status_label(value: str) -> str:
+    labels = {
+        DialogueStatus.DRAFT.value: _("Draft"),
+        DialogueStatus.SCHEDULED.value: _("Scheduled"),
+        DialogueStatus.HELD.value: _("Held"),
+        DialogueStatus.CANCELLED.value: _("Cancelled"),
+    }
+    return labels.get(value, value)
+
+
+def seat_label(value: str) -> str:
+    labels = {
+        Seat.INVITED.value: _("No answer yet"),
+        Seat.CONFIRMED.value: _("Coming"),
+        Seat.WAITING.value: _("On the waiting list"),
+        Seat.DECLINED.value: _("Not coming"),
+        Seat.MAYBE.value: _("Maybe"),
+        Seat.REMOVED.value: _("Taken off the list"),
+    }
+    return labels.get(value, value)
+
+
+def vote_label(value: str) -> str:
+    labels = {
+        Vote.YES.value: _("Yes"),
+        Vote.IF_NEED_BE.value: _("If need be"),
+        Vote.NO.value: _("No"),
+    }
+    return labels.get(value, value)

@@ -106,6 +106,23 @@ def can_broker(user: User | None) -> bool:
     return is_staff(user)
 
 
+def can_organise_dialogues(user: User | None) -> bool:
+    """Staff convene dialogues, invite people, find times and record attendance."""
+    return is_staff(user)
+
+
+def can_organise_dialogue(user: User | None, organiser_id: int | None) -> bool:
+    """One dialogue: staff, or the official who set up a call for their exchange."""
+    return can_organise_dialogues(user) or (
+        is_signed_in(user) and user is not None and user.id == organiser_id
+    )
+
+
+def can_schedule_call(user: User | None, exchange: PeerExchange) -> bool:
+    """Either city of an exchange (or staff) may set up a call between them."""
+    return can_conclude_exchange(user, exchange)
+
+
 def can_use_api(user: User | None) -> bool:
     return is_signed_in(user)
 

@@ -16,11 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from exchange.models.accounts import User
 from exchange.models.cities import Challenge, City, Practice, PracticeStatus
+from exchange.models.dialogues import (
+    Dialogue,
+    DialogueStatus,
+    DialogueVisibility,
+    Invitee,
+    Seat,
+)
 from exchange.models.matching import MatchRequest, PeerExchange, PeerInvitation
 from exchange.services import permissions
 from exchange.services.errors import NotFound
@@ -171,3 +178,66 @@ def visible_exchanges(user: User | None) -> QuerySet[PeerExchange]:
     if not city_id:
         return PeerExchange.filter(id=0)
     return PeerExchange.filter(Q(mentor_id=city_id) | Q(mentee_id=city_id))
+
+
+# ------------------------------------------------------------------ dialogues
+# A public dialogue is listed for everyone (without participant lists or links), a
+# network one for signed-in users, an invited one for its invitees. A draft is seen by
+# staff and by the official who set it up as a call for their exchange.
+
+STAFF_SEE_ALL_DIALOGUES = True
+LISTED_STATUSES = (DialogueStatus.SCHEDULED, DialogueStatus.HELD, DialogueStatus.CANCELLED)
+
+
+def visible_dialogues(user: User | None) -> QuerySet[Dialogue]:
+    if _staff(user, STAFF_SEE_ALL_DIALOGUES):
+        return Dialogue.all()
+    listed = Dialogue.filter(status__in=LISTED_STATUSES)
+    if user is None or not permissions.is_signed_in(user):
+        return listed.filter(visibility=DialogueVisibility.PUBLIC)
+    invited_ids = Invitee.filter(user_id=user.id).exclude(seat=Seat.REMOVED).values("dialogue_id")
+    return Dialogue.filter(
+        Q(
+            status__in=LISTED_STATUSES,
+            visibility__in=(DialogueVisibility.PUBLIC, DialogueVisibility.NETWORK),
+        )
+        | Q(status__in=LISTED_STATUSES, id__in=Subquery(invited_ids))
+        | Q(organiser_id=user.id)
+    )
+
+
+async def invitee_of(user: User | None, dialogue: Dialogue) -> Invitee | None:
+    """The user's own place on the dialogue's list, if they have one."""
+    if user is None or not permissions.is_signed_in(user):
+        return None
+    return (
+        await Invitee.filter(dialogue_id=dialogue.id, user_id=user.id)
+        .exclude(seat=Seat.REMOVED)
+        .first()
+    )
+
+
+async def access_dialogue(user: User | None, dialogue_id: int) -> Dialogue:
+    dialogue = await Dialogue.get_or_none(id=dialogue_id).select_related("host_city", "organiser")
+    if dialogue is None or not await can_see_dialogue(user, dialogue):
+        raise NotFound
+    return dialogue
+
+
+async def can_see_dialogue(user: User | None, dialogue: Dialogue) -> bool:
+    if _staff(user, STAFF_SEE_ALL_DIALOGUES):
+        return True
+    if dialogue.status not in LISTED_STATUSES:
+        return user is not None and user.id == dialogue.organiser_id
+    if dialogue.visibility == DialogueVisibility.PUBLIC:
+        return True
+    if dialogue.visibility == DialogueVisibility.NETWORK and permissions.is_signed_in(user):
+        return True
+    return await invitee_of(user, dialogue) is not None
+
+
+async def sees_participants(user: User | None, dialogue: Dialogue) -> bool:
+    """The list of participants, the venue and the meeting link: participants and staff."""
+    if _staff(user, STAFF_SEE_ALL_DIALOGUES):
+        return True
+    return await invitee_of(user, dialogue) is not None

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from exchange.i18n import gettext as _
-from exchange.services import exchanges
+from exchange.services import dialogues, exchanges
 from exchange.services.errors import Conflict, ValidationError
 from exchange.services.labels import rating_label
 from exchange.web.auth import require_user, signed_in
@@ -60,6 +60,18 @@ async def exchange_show(request: Request) -> Response:
     return response
 
 
+@signed_in
+async def schedule_call(request: Request) -> Response:
+    """Set up a call between the exchange's two cities, then find a time for it."""
+    dialogue = await dialogues.check_schedule_call(
+        request.app.state.settings, require_user(request), path_id(request, "exchange_id")
+    )
+    response = redirect(f"/dialogues/{dialogue.id}/organise")
+    flash(request, response, _("Both cities' officials are on the list: find a time."), "success")
+    return response
+
+
 routes = [
     Route("/exchanges/{exchange_id:id}", exchange_show, methods=["GET", "POST"], name="exchange"),
+    Route("/exchanges/{exchange_id:id}/call", schedule_call, methods=["POST"]),
 ]

@@ -126,6 +126,22 @@ class Body:
         self.fields[name] = _("Give a whole number.")
         return default
 
+    def optional_integer(self, name: str, default: int | None = None) -> int | None:
+        """A whole number or null."""
+        if self.data.get(name, default) is None:
+            return None
+        return self.integer(name, default or 0)
+
+    def objects(self, name: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+        """A list of objects that hold only `keys`."""
+        value = self.data.get(name, [])
+        if isinstance(value, list) and all(
+            isinstance(v, dict) and set(v) <= set(keys) for v in value
+        ):
+            return value
+        self.fields[name] = _("Give a list of objects with %(names)s.") % {"names": ", ".join(keys)}
+        return []
+
     def check(self) -> None:
         if self.fields:
             raise ValidationError(dict(self.fields))
