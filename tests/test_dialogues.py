@@ -499,3 +499,28 @@ async def test_create_token_prints_a_working_token(
     assert unknown.returncode == 1
     assert unknown.stdout == ""
     assert "no active user" in unknown.stderr
+
+
+async def test_working_hours_and_the_feed_address_are_set_in_settings(
+    people: dict[str, User], settings: Settings, client: httpx.AsyncClient
+) -> None:
+    await sign_in(client, "tom@toronto.example")
+    page = await client.get("/settings")
+    feed = calendar_feed.feed_path(settings, people["tom"])
+    assert feed in page.text
+    bad = await post_form(
+        client, "/settings", {"action": "hours", "work_start": "18:00", "work_end": "09:00"}
+    )
+    assert bad.status_code == 400
+    assert "must end after they start" in bad.text
+    saved = await post_form(
+        client,
+        "/settings",
+        {"action": "hours", "work_start": "07:30", "work_end": "15:30", "work_days": ["1", "2"]},
+    )
+    assert saved.status_code == 303
+    tom = await User.get(id=people["tom"].id)
+    assert (tom.work_start, tom.work_end, tom.work_days) == ("07:30", "15:30", "12")
+    assert polls.working_hours_of(tom).weekdays == frozenset({1, 2})
+    await post_form(client, "/settings", {"action": "feed"})
+    assert (await client.get(feed)).status_code == 404

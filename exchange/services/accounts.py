@@ -7,8 +7,9 @@ their mail and audit events in the same transaction and wakes the sender after c
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -402,6 +403,31 @@ async def check_update_profile(user: User, *, name: str, timezone: str, locale: 
     checker.done()
     user.name, user.timezone, user.locale = name, timezone, locale
     await user.save(update_fields=["name", "timezone", "locale", "updated_at"])
+    return user
+
+
+WEEKDAYS = "0123456"
+
+
+async def check_update_working_hours(
+    user: User, *, start: str, end: str, days: Sequence[str]
+) -> User:
+    """When the user works, in their own zone: what the dialogue slot finder reads."""
+    checker = Checker()
+    try:
+        opens, closes = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        checker.fail("work_start", _("Give the hours as HH:MM, such as 09:00."))
+        opens = closes = time(0)
+    if opens >= closes and "work_start" not in checker.errors:
+        checker.fail("work_end", _("Working hours must end after they start."))
+    chosen = "".join(day for day in WEEKDAYS if day in set(days))
+    if not chosen:
+        checker.fail("work_days", _("Choose at least one working day."))
+    checker.done()
+    user.work_start, user.work_end = opens.strftime("%H:%M"), closes.strftime("%H:%M")
+    user.work_days = chosen
+    await user.save(update_fields=["work_start", "work_end", "work_days", "updated_at"])
     return user
 
 

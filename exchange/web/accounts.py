@@ -12,7 +12,7 @@ from starlette.routing import Route
 from exchange import i18n
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Role, User
-from exchange.services import accounts, errors, permissions
+from exchange.services import accounts, calendar_feed, errors, permissions
 from exchange.services.errors import ValidationError
 from exchange.web import csrf
 from exchange.web.auth import (
@@ -27,7 +27,7 @@ from exchange.web.auth import (
     staff_only,
 )
 from exchange.web.forms import read_form, text, values
-from exchange.web.options import city_options, role_label, timezone_options
+from exchange.web.options import city_options, role_label, timezone_options, weekday_options
 from exchange.web.rendering import flash, redirect, render
 
 
@@ -216,14 +216,45 @@ async def invitation_accept(request: Request) -> Response:
 @signed_in
 async def settings_page(request: Request) -> Response:
     user = require_user(request)
+    settings = request.app.state.settings
     context: dict[str, object] = {
         "timezones": timezone_options(),
         "locales": [(code, i18n.locale_display_name(code)) for code in i18n.SUPPORTED_LOCALES],
         "values": {"name": user.name, "timezone": user.timezone, "locale": user.locale},
+        "hours": {"work_start": user.work_start, "work_end": user.work_end},
+        "work_days": list(user.work_days),
+        "weekdays": weekday_options(),
+        "feed_url": settings.base_url + calendar_feed.feed_path(settings, user),
     }
     if request.method == "GET":
         return render(request, "accounts/settings.html", context)
     form = await read_form(request)
+    if text(form, "action") == "feed":
+        await calendar_feed.reset_feed(user)
+        response: Response = redirect("/settings#calendar-heading")
+        flash(
+            request,
+            response,
+            _("Your calendar has a new address; the old one no longer works."),
+            "success",
+        )
+        return response
+    if text(form, "action") == "hours":
+        days = [v for v in form.getlist("work_days") if isinstance(v, str)]
+        try:
+            await accounts.check_update_working_hours(
+                user, start=text(form, "work_start", 8), end=text(form, "work_end", 8), days=days
+            )
+        except ValidationError as exc:
+            context.update(
+                hours_errors=exc.fields,
+                hours=values(form, "work_start", "work_end"),
+                work_days=days,
+            )
+            return render(request, "accounts/settings.html", context, status_code=400)
+        response = redirect("/settings")
+        flash(request, response, _("Your working hours are saved."), "success")
+        return response
     if text(form, "action") == "password":
         try:
             session_id = await accounts.check_change_password(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from babel import Locale
+
+from exchange import i18n
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Role
 from exchange.services import cities
@@ -27,3 +30,9 @@ def timezone_options() -> list[tuple[str, str]]:
 
 async def city_options() -> list[tuple[str, str]]:
     return await cities.city_choices()
+
+
+def weekday_options() -> list[tuple[str, str]]:
+    """("0", "Monday") ... ("6", "Sunday") in the reader's language."""
+    names = Locale.parse(i18n.current_locale()).days["format"]["wide"]
+    return [(str(day), str(names[day])) for day in range(7)]
