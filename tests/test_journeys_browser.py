@@ -131,3 +131,65 @@ async def test_a_wrong_password_is_explained_next_to_the_form(
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("alert")).to_contain_text("do not match an account")
     await page.close()
+
+
+async def test_staff_finds_a_time_and_a_guest_accepts_from_the_email(
+    server: str, browser: Browser, mailbox: SMTPServer
+) -> None:
+    import icalendar
+
+    await make_user("staff@example.org", Role.STAFF, name="Sam Staff")
+    await make_user("olena@lviv.example", name="Olena", timezone="Europe/Kyiv")
+    page = await browser.new_page()
+    await sign_in(page, server, "staff@example.org")
+    await page.get_by_role("link", name="Dialogues", exact=True).click()
+    await page.get_by_role("link", name="Convene a dialogue").click()
+    await page.get_by_label("Title").fill("Transatlantic dialogue on online hate")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status")).to_contain_text("Now invite people")
+
+    await page.get_by_label("Email addresses").fill("olena@lviv.example, guest@example.org")
+    await page.get_by_label("Time zone for guests").select_option("America/Toronto")
+    await page.get_by_role("button", name="Invite", exact=True).click()
+    await expect(page.get_by_role("status")).to_contain_text("2 people invited")
+
+    await page.get_by_label("From (UTC day)").fill("2031-03-17")
+    await page.get_by_label("To (UTC day)").fill("2031-03-19")
+    await page.get_by_label("Length in minutes").fill("60")
+    await page.get_by_role("button", name="Find times").click()
+    # Kyiv and Toronto overlap from 13:00 to 16:00 UTC that week: such a time suits both.
+    await page.get_by_label("inside working hours for 2").first.check()
+    await page.get_by_role("button", name="Open a poll on these times").click()
+    await expect(page.get_by_role("status")).to_contain_text("The poll is open")
+    await page.get_by_role("button", name="Schedule and send the invitations").click()
+    await expect(page.get_by_role("status")).to_contain_text("invitations are on their way")
+
+    await wait_for(
+        lambda: any(
+            m["Subject"].startswith("Invitation") for m in mailbox.box.to("guest@example.org")
+        ),
+        15,
+    )
+    invitation = next(
+        m for m in mailbox.box.to("guest@example.org") if m["Subject"].startswith("Invitation")
+    )
+    [calendar_part] = [
+        part
+        for part in invitation.walk()
+        if part.get_content_type() == "text/calendar" and part.get_filename() is None
+    ]
+    calendar = icalendar.Calendar.from_ical(calendar_part.get_content())
+    assert calendar["METHOD"] == "REQUEST"
+    link = first_link(text_part(invitation))
+    assert link.startswith(server) and "/dialogues/invitation/" in link
+
+    guest = await browser.new_page()
+    await guest.goto(link)
+    await expect(guest.get_by_role("heading", level=1)).to_have_text(
+        "Transatlantic dialogue on online hate"
+    )
+    await expect(guest.get_by_text("(America/Toronto)").first).to_be_visible()
+    await guest.get_by_role("button", name="Yes, I am coming").click()
+    await expect(guest.get_by_role("status")).to_contain_text("your seat is confirmed")
+    await guest.close()
+    await page.close()
