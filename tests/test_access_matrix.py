@@ -20,7 +20,7 @@ from exchange.models.accounts import Role, User
 from exchange.models.cities import Practice, PracticeStatus
 from exchange.models.mail import OutboxMessage
 from exchange.models.matching import MatchRequest, PeerExchange, PersonalAccessToken
-from exchange.services import dialogues, match_requests, peer_invitations, rsvp
+from exchange.services import briefs, dialogues, findings, match_requests, peer_invitations, rsvp
 from exchange.services.dialogues import DialogueInput
 from exchange.services.match_requests import RequestInput
 from exchange.settings import Settings
@@ -64,6 +64,9 @@ REFUSED_DIALOGUE = {
 }
 ORGANISE = {**DIALOGUE_SEEN, "requester": 403, "anonymous": 303}
 API_ORGANISE = {**ORGANISE, "anonymous": 401}
+# A published brief for members: signed-in users read it; staff alone write.
+MEMBERS_READ = {**PUBLIC, "anonymous": 404}
+EDIT_BRIEF = {**dict.fromkeys(ROLES, 403), "anonymous": 303, "staff": 200, "admin": 200}
 
 RULES: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/"): PUBLIC,
@@ -196,6 +199,57 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
         "staff": 409,
         "admin": 409,
     },
+    # Briefs: a published members-only brief; findings of the dialogue are private.
+    ("GET", "/briefs"): PUBLIC,
+    ("GET", "/briefs/feed.atom"): PUBLIC,
+    ("GET", "/briefs/new"): STAFF,
+    ("POST", "/briefs/new"): {**STAFF, "staff": 0, "admin": 0},
+    ("GET", "/briefs/{brief_id:id}"): MEMBERS_READ,
+    ("GET", "/briefs/{brief_id:id}.md"): MEMBERS_READ,
+    ("GET", "/briefs/{brief_id:id}/print"): MEMBERS_READ,
+    ("GET", "/briefs/{brief_id:id}/versions/{number:id}"): MEMBERS_READ,
+    # Without versions to compare, the diff sends readers back to the brief.
+    ("GET", "/briefs/{brief_id:id}/diff"): {**dict.fromkeys(ROLES, 303), "anonymous": 404},
+    ("GET", "/briefs/{brief_id:id}/edit"): EDIT_BRIEF,
+    ("POST", "/briefs/{brief_id:id}/edit"): {**EDIT_BRIEF, "staff": 0, "admin": 0},
+    **{
+        ("POST", f"/briefs/{{brief_id:id}}/{action}"): {**EDIT_BRIEF, "staff": 0, "admin": 0}
+        for action in ("review", "comment", "approve", "publish")
+    },
+    ("GET", "/dialogues/{dialogue_id:id}/findings"): ORGANISE,
+    ("POST", "/dialogues/{dialogue_id:id}/findings"): {**ORGANISE, "staff": 0, "admin": 0},
+    ("POST", "/dialogues/{dialogue_id:id}/findings/{finding_id:id}/confirm"): {
+        **ORGANISE,
+        "requester": 404,
+        "staff": 0,
+        "admin": 0,
+    },
+    ("POST", "/dialogues/{dialogue_id:id}/consent"): {
+        **REFUSED_DIALOGUE,
+        "staff": 403,
+        "admin": 403,
+    },
+    ("POST", "/dialogues/{dialogue_id:id}/rapporteur"): {**ORGANISE, "staff": 0, "admin": 0},
+    ("POST", "/api/v1/dialogues/{dialogue_id:id}/findings"): {
+        **API_ORGANISE,
+        "staff": 0,
+        "admin": 0,
+    },
+    ("POST", "/api/v1/briefs"): {
+        **dict.fromkeys(ROLES, 403),
+        "anonymous": 401,
+        "staff": 0,
+        "admin": 0,
+    },
+    ("POST", "/api/v1/briefs/{brief_id:id}/publish"): {
+        **dict.fromkeys(ROLES, 403),
+        "anonymous": 401,
+        "staff": 0,
+        "admin": 0,
+    },
+    ("GET", "/api/v1/briefs/{brief_id:id}"): {**PUBLIC, "anonymous": 401},
+    ("GET", "/api/v1/briefs/{brief_id:id}/versions"): {**PUBLIC, "anonymous": 401},
+    ("GET", "/api/v1/briefs/{brief_id:id}/versions/{number:id}"): {**PUBLIC, "anonymous": 401},
     # The API: the same rules, with 401 for a visitor.
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/requests"): API_SIGNED_IN,
@@ -269,11 +323,22 @@ async def build_world(settings: Settings) -> World:
         ),
     )
     await rsvp.check_invite_people(settings, catalogue.staff, dialogue.id, [catalogue.lviv.email])
+    finding = await findings.check_record_finding(
+        catalogue.staff, dialogue.id, findings.FindingInput(title="What was found")
+    )
+    brief = await briefs.check_create_brief(
+        catalogue.staff,
+        briefs.BriefInput(title="A brief", visibility="members", findings=[finding.finding.id]),
+    )
+    await briefs.check_publish(settings, catalogue.staff, brief.id)
     mail = await OutboxMessage.filter().first()
     assert mail is not None
     values = {
         "{request_id:id}": str(request.id),
         "{dialogue_id:id}": str(dialogue.id),
+        "{brief_id:id}": str(brief.id),
+        "{finding_id:id}": str(finding.finding.id),
+        "{number:id}": "1",
         "{invitation_id:id}": str(invited.id),
         "{exchange_id:id}": str(exchange.id),
         "{practice_id:id}": str(draft.id),
@@ -321,6 +386,8 @@ API_BODIES = {
     "/rsvp": {"answer": "yes"},
     "/api/v1/dialogues": {"title": "A dialogue"},
     "/api/v1/dialogues/{dialogue_id:id}": {"title": "Renamed"},
+    "/api/v1/dialogues/{dialogue_id:id}/findings": {"title": "A finding"},
+    "/api/v1/briefs": {"title": "A brief"},
 }
 
 

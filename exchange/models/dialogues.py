@@ -148,6 +148,8 @@ class Invitee(Model):
     # The waiting list's order: when the yes arrived.
     waiting_since = fields.DatetimeField(null=True)
     attended = fields.BooleanField(null=True)
+    # A participant staff asked to record the dialogue's findings.
+    rapporteur = fields.BooleanField(default=False, db_default=False)
     reminded_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
 

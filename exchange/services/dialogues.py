@@ -29,7 +29,7 @@ from exchange.models.dialogues import (
     Invitee,
     Seat,
 )
-from exchange.services import dialogue_mail, permissions, visibility
+from exchange.services import dialogue_mail, findings, permissions, visibility
 from exchange.services.errors import Conflict
 from exchange.services.pagination import Page, paginate
 from exchange.services.unit_of_work import unit_of_work
@@ -477,6 +477,9 @@ class DialogueView:
     sees_details: bool = False
     can_organise: bool = False
     challenge_names: dict[str, str] = field(default_factory=dict)
+    # Findings: who records them, and whether the viewer's city agreed to be named.
+    can_record: bool = False
+    consented: bool = False
 
     def agenda_times(self) -> list[tuple[datetime | None, dict[str, Any]]]:
         """Each agenda item with its start, counted from the dialogue's start."""
@@ -504,9 +507,12 @@ async def dialogue_detail(user: User | None, dialogue_id: int) -> DialogueView:
         .order_by("position", "id")
         .values_list("challenge__slug", "challenge__name")
     )
+    own = await visibility.invitee_of(user, dialogue)
     return DialogueView(
         dialogue=dialogue,
-        own=await visibility.invitee_of(user, dialogue),
+        own=own,
+        can_record=await findings.can_record(user, dialogue),
+        consented=own is not None and await findings.consent_of(user, dialogue) is not None,
         participants=participants,
         sees_details=details,
         can_organise=permissions.can_organise_dialogue(user, dialogue.organiser_id),

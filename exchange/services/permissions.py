@@ -123,6 +123,17 @@ def can_schedule_call(user: User | None, exchange: PeerExchange) -> bool:
     return can_conclude_exchange(user, exchange)
 
 
+def can_write_briefs(user: User | None) -> bool:
+    """Staff put findings together into briefs and publish them."""
+    return is_staff(user)
+
+
+def can_edit_brief(user: User | None, author_id: int | None) -> bool:
+    return can_write_briefs(user) or (
+        is_signed_in(user) and user is not None and user.id == author_id
+    )
+
+
 def can_use_api(user: User | None) -> bool:
     return is_signed_in(user)
 

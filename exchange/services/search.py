@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from exchange import db
 from exchange.domain.text import stop_words
+from exchange.models.accounts import User
 from exchange.services import visibility
 from exchange.services.pagination import Page
 
@@ -201,3 +202,84 @@ def highlight(marked: str | None) -> Markup:
             text = MARKDOWN_NOISE.sub("", piece)
             parts.append(Markup("<mark>%s</mark>") % text if inside else escape(text))
     return Markup("").join(parts)
+
+
+# ------------------------------------------------------------------ briefs
+
+# Must stay identical to the expression of the GIN index in migration 0010.
+BRIEF_VECTOR = (
+    "(setweight(to_tsvector('english'::regconfig, coalesce(b.search_title, '')), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, coalesce(b.search_text, '')), 'B'))"
+)
+
+
+@dataclass(frozen=True)
+class BriefHit:
+    brief_id: int
+    title: Markup
+    snippet: Markup
+
+
+async def search_briefs(
+    user: User | None, query: str, *, page: int = 1, per_page: int = 10
+) -> Page[BriefHit]:
+    """Published briefs (their findings included) the user may read, best match first.
+
+    What the user may read is decided inside the query, so a page is never short of hits
+    that were filtered out after the limit.
+    """
+    terms = search_terms(query)
+    if not terms:
+        return Page(items=[], number=page, per_page=per_page, total=0)
+    conn = db.connection()
+    if db.dialect() == "sqlite":
+
+        def mark() -> str:
+            return "?"
+
+        visible, params = visibility.visible_brief_sql(user, "b", mark)
+        base = (
+            " FROM brief_search JOIN brief b ON b.id = brief_search.rowid"
+            f" WHERE brief_search MATCH ? AND {visible}"
+        )
+        params = [" ".join(f'"{t}"' for t in terms), *params]
+        select = (
+            "SELECT b.id AS id,"
+            f" highlight(brief_search, 0, '{START}', '{STOP}') AS title,"
+            f" snippet(brief_search, 1, '{START}', '{STOP}', '…', {SNIPPET_WORDS}) AS snippet"
+            f"{base} ORDER BY bm25(brief_search, 4.0, 1.0), b.id LIMIT ? OFFSET ?"
+        )
+        select_params = list(params)
+    else:
+        counter = iter(range(1, 1000))
+
+        def mark() -> str:
+            return f"${next(counter)}"
+
+        query_mark = mark()
+        tsquery = f"plainto_tsquery('english'::regconfig, {query_mark})"
+        visible, visible_params = visibility.visible_brief_sql(user, "b", mark)
+        base = f" FROM brief b WHERE {BRIEF_VECTOR} @@ {tsquery} AND {visible}"
+        params = [" ".join(terms), *visible_params]
+        title_mark, options_mark, limit_mark, offset_mark = mark(), mark(), mark(), mark()
+        select = (
+            "SELECT b.id AS id,"
+            f" ts_headline('english'::regconfig, b.search_title, {tsquery}, {title_mark}) AS title,"
+            f" ts_headline('english'::regconfig, b.search_text, {tsquery}, {options_mark})"
+            f" AS snippet{base} ORDER BY ts_rank({BRIEF_VECTOR}, {tsquery}) DESC, b.id"
+            f" LIMIT {limit_mark} OFFSET {offset_mark}"
+        )
+        options = (
+            f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS}, MinWords=12, "
+            'MaxFragments=2, FragmentDelimiter=" … "'
+        )
+        select_params = [*params, f"StartSel={START}, StopSel={STOP}, HighlightAll=true", options]
+    total_rows = await conn.execute_query_dict(f"SELECT count(*) AS total{base}", params)
+    rows = await conn.execute_query_dict(select, [*select_params, per_page, (page - 1) * per_page])
+    hits = [
+        BriefHit(
+            brief_id=row["id"], title=highlight(row["title"]), snippet=highlight(row["snippet"])
+        )
+        for row in rows
+    ]
+    return Page(items=hits, number=page, per_page=per_page, total=int(total_rows[0]["total"]))

@@ -20,6 +20,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from exchange.models.accounts import User
+from exchange.models.briefs import Brief, BriefDialogue, BriefVisibility, Finding, Reviewer
 from exchange.models.cities import Challenge, City, Practice, PracticeStatus
 from exchange.models.dialogues import (
     Dialogue,
@@ -241,3 +242,103 @@ async def sees_participants(user: User | None, dialogue: Dialogue) -> bool:
     if _staff(user, STAFF_SEE_ALL_DIALOGUES):
         return True
     return await invitee_of(user, dialogue) is not None
+
+
+# ------------------------------------------------------------------ findings and briefs
+# Findings are working notes until a brief publishes them: staff and the dialogue's
+# rapporteurs see them. A brief in draft or review is seen by staff, its author and its
+# reviewers; a published one by what its visibility says: everyone (public), signed-in
+# users (members), or the people who took part in its dialogues and staff (participants).
+
+STAFF_SEE_ALL_BRIEFS = True
+
+
+def took_part(user_id: int) -> QuerySet[Invitee]:
+    """A user's places in dialogues they took part in: confirmed, or recorded as present."""
+    return Invitee.filter(Q(user_id=user_id), Q(seat=Seat.CONFIRMED) | Q(attended=True))
+
+
+async def is_rapporteur(user: User | None, dialogue_id: int) -> bool:
+    if user is None or not permissions.is_signed_in(user):
+        return False
+    return (
+        await Invitee.filter(dialogue_id=dialogue_id, user_id=user.id, rapporteur=True)
+        .exclude(seat=Seat.REMOVED)
+        .exists()
+    )
+
+
+async def access_finding(user: User | None, finding_id: int) -> Finding:
+    finding = await Finding.get_or_none(id=finding_id)
+    if finding is None or not (
+        _staff(user, STAFF_SEE_ALL_BRIEFS) or await is_rapporteur(user, finding.dialogue_id)
+    ):
+        raise NotFound
+    return finding
+
+
+def visible_briefs(user: User | None) -> QuerySet[Brief]:
+    """Published briefs the user may read (drafts are never listed)."""
+    published = Brief.filter(latest_version__gt=0)
+    if _staff(user, STAFF_SEE_ALL_BRIEFS):
+        return published
+    if user is None or not permissions.is_signed_in(user):
+        return published.filter(visibility=BriefVisibility.PUBLIC)
+    dialogues = took_part(user.id).values("dialogue_id")
+    linked = BriefDialogue.filter(dialogue_id__in=Subquery(dialogues)).values("brief_id")
+    return published.filter(
+        Q(visibility__in=(BriefVisibility.PUBLIC, BriefVisibility.MEMBERS))
+        | Q(id__in=Subquery(linked))
+    )
+
+
+def visible_brief_sql(
+    user: User | None, alias: str, mark: Callable[[], str]
+) -> tuple[str, list[Any]]:
+    """`visible_briefs` as a SQL condition and its parameters, for raw search SQL."""
+    if _staff(user, STAFF_SEE_ALL_BRIEFS):
+        return f"{alias}.latest_version > 0", []
+    if user is None or not permissions.is_signed_in(user):
+        return (
+            f"{alias}.latest_version > 0 AND {alias}.visibility = {mark()}",
+            [BriefVisibility.PUBLIC.value],
+        )
+    public, members, user_mark, confirmed = mark(), mark(), mark(), mark()
+    took_part_sql = (
+        "SELECT bd.brief_id FROM brief_dialogue bd "  # noqa: S608 - only placeholders go in
+        "JOIN dialogue_invitee i ON i.dialogue_id = bd.dialogue_id "
+        f"WHERE i.user_id = {user_mark} AND (i.seat = {confirmed} OR i.attended)"
+    )
+    return (
+        f"{alias}.latest_version > 0 AND ({alias}.visibility IN ({public}, {members}) "
+        f"OR {alias}.id IN ({took_part_sql}))",
+        [
+            BriefVisibility.PUBLIC.value,
+            BriefVisibility.MEMBERS.value,
+            user.id,
+            Seat.CONFIRMED.value,
+        ],
+    )
+
+
+async def can_work_on_brief(user: User | None, brief: Brief) -> bool:
+    """Staff, the author and the named reviewers see a brief before it is published."""
+    if _staff(user, STAFF_SEE_ALL_BRIEFS):
+        return True
+    if user is None or not permissions.is_signed_in(user):
+        return False
+    return user.id == brief.author_id or await Reviewer.exists(brief_id=brief.id, user_id=user.id)
+
+
+async def can_read_brief(user: User | None, brief: Brief) -> bool:
+    if brief.latest_version > 0 and await visible_briefs(user).filter(id=brief.id).exists():
+        return True
+    return await can_work_on_brief(user, brief)
+
+
+async def access_brief(user: User | None, brief_id: int) -> Brief:
+    """A brief the user may read (its latest version) or work on; others get 404."""
+    brief = await Brief.get_or_none(id=brief_id)
+    if brief is None or not await can_read_brief(user, brief):
+        raise NotFound
+    return brief

@@ -14,7 +14,7 @@ from exchange.services import catalogue, cities, search
 from exchange.services.catalogue import CatalogueError
 from exchange.services.labels import region_label
 from exchange.services.pagination import page_number
-from exchange.web.auth import require_user, staff_only
+from exchange.web.auth import current_user, require_user, staff_only
 from exchange.web.cities import region_options
 from exchange.web.forms import read_form
 from exchange.web.rendering import flash, redirect, render
@@ -29,8 +29,13 @@ async def library(request: Request) -> Response:
     region = params.get("region", "")
     region = region if region in Region._value2member_map_ else ""
     challenge = params.get("challenge", "")[:64]
-    results = await search.search_practices(
-        query, challenge=challenge, region=region, page=page_number(params.get("page"))
+    number = page_number(params.get("page"))
+    results = await search.search_practices(query, challenge=challenge, region=region, page=number)
+    # Briefs come first, on the first page: a network's findings before single practices.
+    briefs = (
+        await search.search_briefs(current_user(request), query, per_page=5)
+        if query and number == 1
+        else None
     )
     return render(
         request,
@@ -40,6 +45,7 @@ async def library(request: Request) -> Response:
             "region": region,
             "challenge": challenge,
             "page": results,
+            "briefs": briefs,
             "region_options": region_options(),
             "region_label": region_label,
             "challenge_options": await cities.challenge_options(),

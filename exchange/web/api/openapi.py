@@ -14,7 +14,8 @@ from starlette.routing import Route
 
 from exchange.web.api.base import PREFIX, ApiHandler, Endpoint, endpoint
 
-_ID_PARAMETER = re.compile(r"\{(\w+_id)\}")
+# Path parameters that are numbers: ids, and version numbers.
+_ID_PARAMETER = re.compile(r"\{(\w+_id|number)\}")
 
 
 def starlette_path(path: str) -> str:
