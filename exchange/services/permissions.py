@@ -124,6 +124,14 @@ def can_conclude_exchange(user: User | None, exchange: Exchange) -> bool:
     return can_view_exchange(user, exchange)
 
 
+def can_ask_city_for_help(user: User | None, city: City) -> bool:
+    """Starting a request with `city` preferred: staff, and officials of another city."""
+    if is_staff(user):
+        return True
+    has_city = user is not None and user.city_id is not None  # type: ignore[attr-defined]
+    return is_signed_in(user) and has_city and not belongs_to_city(user, city)
+
+
 def can_broker(user: User | None) -> bool:
     """The brokering dashboard of every open request."""
     return is_staff(user)

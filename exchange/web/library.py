@@ -10,7 +10,7 @@ from starlette.routing import Route
 from exchange.domain.markdown import render_markdown
 from exchange.i18n import gettext as _
 from exchange.models.cities import Region
-from exchange.services import catalogue, cities, search
+from exchange.services import catalogue, cities, library_views
 from exchange.services.catalogue import CatalogueError
 from exchange.services.labels import region_label
 from exchange.services.pagination import page_number
@@ -29,7 +29,7 @@ async def library(request: Request) -> Response:
     region = params.get("region", "")
     region = region if region in Region._value2member_map_ else ""
     challenge = params.get("challenge", "")[:64]
-    results = await search.search_practices(
+    results = await library_views.library_results(
         query, challenge=challenge, region=region, page=page_number(params.get("page"))
     )
     return render(
