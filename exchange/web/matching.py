@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from babel.dates import format_timedelta
 from starlette.datastructures import FormData
@@ -17,7 +18,7 @@ from exchange.domain.matching import REGIONS
 from exchange.i18n import gettext as _
 from exchange.models.accounts import User
 from exchange.models.matching import ExchangeFormat, MatchRequest, RequestStatus
-from exchange.services import brokering, notices, permissions
+from exchange.services import brokering, notices, permissions, request_views
 from exchange.services.brokering import Conflict, RequestFormOptions, RequestInput
 from exchange.services.labels import (
     format_label,
@@ -96,18 +97,28 @@ async def request_list(request: Request) -> Response:
     return render(
         request,
         "matching/requests.html",
-        {"page": page, "status": status, "statuses": list(RequestStatus), **_labels()},
+        {
+            "page": page,
+            "status": status,
+            "statuses": list(RequestStatus),
+            "status_options": [(s.value, request_status_label(s.value)) for s in RequestStatus],
+            **_labels(),
+        },
     )
 
 
 @signed_in
 async def request_new(request: Request) -> Response:
     user = require_user(request)
-    options = await brokering.request_form_options(user)
+    form_data = await read_form(request) if request.method == "POST" else None
+    peer = text(form_data, "peer", 80) if form_data else request.query_params.get("peer", "")
+    form_view = await request_views.request_form(user, peer)
+    options = form_view.options
     own_city = options.own_city
     context = _form_options(options)
     context.update(_labels())
-    if request.method == "GET":
+    context["preferred"] = form_view.preferred
+    if form_data is None:
         context["values"] = {
             "city": own_city.key if own_city else "",
             "peers_wanted": "1",
@@ -115,18 +126,20 @@ async def request_new(request: Request) -> Response:
         }
         context["chosen"] = {"challenges": [], "regions": []}
         return render(request, "matching/request_new.html", context)
-    form = await read_form(request)
-    data = request_input(form)
+    data = request_input(form_data)
     try:
         created = await brokering.check_file_request(user, data)
     except ValidationError as exc:
         context.update(
             errors=exc.fields,
-            values={name: text(form, name) for name in REQUEST_FIELDS},
+            values={name: text(form_data, name) for name in REQUEST_FIELDS},
             chosen={"challenges": list(data.challenges), "regions": list(data.regions)},
         )
         return render(request, "matching/request_new.html", context, status_code=400)
-    response = redirect(f"/requests/{created.id}")
+    preferred = form_view.preferred
+    response = redirect(
+        f"/requests/{created.id}" + (f"?{urlencode({'peer': preferred.key})}" if preferred else "")
+    )
     flash(request, response, _("Your request is filed. Choose whom to invite."), "success")
     return response
 
@@ -134,11 +147,15 @@ async def request_new(request: Request) -> Response:
 @signed_in
 async def request_show(request: Request) -> Response:
     user = require_user(request)
-    detail = await brokering.request_detail(user, _int_path(request, "request_id"))
+    view = await request_views.request_page(
+        user, _int_path(request, "request_id"), request.query_params.get("peer", "")
+    )
+    detail = view.detail
     return render(
         request,
         "matching/request.html",
         {
+            "view": view,
             "detail": detail,
             "mr": detail.request,
             "challenge_names": detail.challenge_names,
