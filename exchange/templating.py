@@ -34,6 +34,7 @@ def environment() -> Environment:
         i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.filters["datetime"] = format_local_datetime
+    env.filters["day"] = format_local_day
     env.filters["language_name"] = labels.language_label
     env.filters["number"] = labels.number_label
     env.filters["until"] = time_until
@@ -61,6 +62,15 @@ def format_local_datetime(value: datetime | None, timezone: str = "UTC", fmt: st
     day = format_date(local, format="medium", locale=locale)
     time = format_time(local, format="short", locale=locale)
     return f"{day}, {time} ({timezone.replace('_', ' ')})"
+
+
+def format_local_day(value: datetime | None, timezone: str = "UTC") -> str:
+    """The date of a UTC datetime in the reader's zone: "Dec 1, 2026"."""
+    if value is None:
+        return ""
+    return format_date(
+        value.astimezone(ZoneInfo(timezone)), format="medium", locale=i18n.current_locale()
+    )
 
 
 def render_template(name: str, context: dict[str, object]) -> str:
