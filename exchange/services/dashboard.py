@@ -116,7 +116,7 @@ async def front_page() -> FrontPage:
         .order_by("-created_at", "-id")
         .limit(RECENT_PRACTICES)
     )
-    countries = await City.all().distinct().values_list("country", flat=True)
+    countries = await City.all().order_by("country").distinct().values_list("country", flat=True)
     return FrontPage(
         challenges=await challenge_counts(),
         recent=await practice_cards(recent),

@@ -13,6 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tortoise.functions import Count
+
 from exchange.domain.markdown import excerpt
 from exchange.models.accounts import User
 from exchange.models.cities import Challenge, City, Practice, PracticeChallenge, PracticeStatus
@@ -21,6 +23,7 @@ from exchange.services import cities, permissions, search
 from exchange.services.pagination import Page
 
 RELATED_SHOWN = 3
+RELATED_POOL = 5  # ranked practices read per practice shown
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,12 @@ async def challenge_counts(city_id: int | None = None) -> list[ChallengeCount]:
     links = PracticeChallenge.filter(practice__status=PracticeStatus.PUBLISHED)
     if city_id is not None:
         links = links.filter(practice__city_id=city_id)
-    counts = Counter(int(str(cid)) for cid in await links.values_list("challenge_id", flat=True))
+    rows = (
+        await links.annotate(practices=Count("id"))
+        .group_by("challenge_id")
+        .values_list("challenge_id", "practices")
+    )
+    counts = {int(str(cid)): int(str(n)) for cid, n in rows}
     terms = await Challenge.filter(id__in=list(counts)).order_by("position", "slug")
     ranked = sorted(terms, key=lambda term: -counts[term.id])
     return [ChallengeCount(slug=t.slug, name=t.name, count=counts[t.id]) for t in ranked]
@@ -180,15 +188,21 @@ async def related_practices(
 ) -> list[PracticeCard]:
     if not challenges:
         return []
+    # The practices sharing most challenges, counted by the database (a challenge may
+    # have thousands); a few more than shown, so that other cities can come first.
     rows = (
         await PracticeChallenge.filter(
             challenge_id__in=[c.id for c in challenges],
             practice__status=PracticeStatus.PUBLISHED,
         )
         .exclude(practice_id=practice.id)
-        .values_list("practice_id", flat=True)
+        .annotate(shared=Count("id"))
+        .group_by("practice_id")
+        .order_by("-shared", "practice_id")
+        .limit(limit * RELATED_POOL)
+        .values_list("practice_id", "shared")
     )
-    shared = Counter(int(str(pid)) for pid in rows)
+    shared = {int(str(pid)): int(str(n)) for pid, n in rows}
     if not shared:
         return []
     candidates = await Practice.filter(id__in=list(shared)).select_related("city")
