@@ -16,6 +16,7 @@ from exchange.models.accounts import Role
 from exchange.models.cities import City, Region
 from exchange.settings import Settings
 
+from matching_data import load_catalogue
 from support import PASSWORD, SMTPServer, first_link, free_port, make_user, text_part, wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -192,4 +193,26 @@ async def test_staff_finds_a_time_and_a_guest_accepts_from_the_email(
     await guest.get_by_role("button", name="Yes, I am coming").click()
     await expect(guest.get_by_role("status")).to_contain_text("your seat is confirmed")
     await guest.close()
+
+
+async def test_narrow_screens_get_a_menu_button_and_never_scroll_sideways(
+    server: str, browser: Browser
+) -> None:
+    catalogue = await load_catalogue()
+    page = await browser.new_page(viewport={"width": 320, "height": 640})
+    paths = ["/", "/cities", "/cities/manchester-gb", "/library", "/challenges", "/login"]
+    for path in paths:
+        await page.goto(f"{server}{path}")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{path} is {width}px wide"
+    main_nav = page.get_by_role("navigation", name="Main")
+    await expect(main_nav).to_be_hidden()
+    await page.get_by_text("Menu", exact=True).click()
+    await expect(main_nav.get_by_role("link", name="Cities")).to_be_visible()
+
+    await sign_in(page, server, catalogue.lviv.email)
+    for path in ["/", "/requests/new", "/requests", "/peer-invitations", "/settings"]:
+        await page.goto(f"{server}{path}")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{path} is {width}px wide"
     await page.close()

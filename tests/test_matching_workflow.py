@@ -123,11 +123,11 @@ async def test_official_files_sees_candidates_with_reasons_and_invites(
     # The invited official sees the notice, with a count in the navigation.
     await switch(client, catalogue.manchester)
     home = await client.get("/")
-    assert re.search(r'href="/notices">Notices <span class="badge">1', home.text)
+    assert re.search(r'href="/notices">Notices <span class="nav-count">1', home.text)
     notices = await client.get("/notices")
     assert "Lviv asks your city for peer support" in notices.text
     await post_form(client, "/notices")
-    assert 'class="badge"' not in (await client.get("/")).text
+    assert 'class="nav-count"' not in (await client.get("/")).text
 
 
 async def test_acceptance_creates_an_exchange_takes_capacity_and_tells_the_requester(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from functools import cache
 
 import nh3
@@ -56,3 +58,17 @@ def render_markdown(source: str, *, tables: bool = False) -> Markup:
         link_rel="nofollow noopener noreferrer",
     )
     return Markup(cleaned)  # noqa: S704 - cleaned by nh3 just above
+
+
+EXCERPT_CHARS = 240
+
+
+def excerpt(source: str, limit: int = EXCERPT_CHARS) -> str:
+    """The opening of a Markdown text as plain text, cut at a word, at most `limit` long
+    (cards show the first lines of a summary)."""
+    text = html.unescape(nh3.clean(str(render_markdown(source)), tags=set()))
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0].rstrip(" ,;:.-\u2013\u2014")
+    return cut + "…"

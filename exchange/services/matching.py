@@ -17,7 +17,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
-from tortoise.expressions import F, Subquery
+from tortoise.expressions import F
 from tortoise.functions import Count
 
 from exchange.domain.matching import (
@@ -47,7 +47,7 @@ from exchange.services import catalogue_version
 # Reasons become text in services/reasons.py; callers of this module read them from here too.
 from exchange.services.reasons import reason_text as reason_text
 from exchange.services.reasons import reason_texts as reason_texts
-from exchange.services.visibility import public_practices
+from exchange.services.visibility import public_practice_filter, public_practices
 
 log = logging.getLogger("exchange.matching")
 
@@ -92,7 +92,7 @@ async def load_practices() -> dict[int, list[PracticeDoc]]:
     """Published practices by city id, each with its challenge slugs."""
     slugs: dict[int, list[str]] = defaultdict(list)
     links = (
-        await PracticeChallenge.filter(practice_id__in=Subquery(public_practices().values("id")))
+        await PracticeChallenge.filter(**public_practice_filter("practice__"))
         .order_by("practice_id", "challenge__position", "challenge__slug")
         .values_list("practice_id", "challenge__slug")
     )

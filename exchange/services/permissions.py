@@ -101,6 +101,14 @@ def can_conclude_exchange(user: User | None, exchange: PeerExchange) -> bool:
     return is_staff(user) or in_city(user, exchange.mentor_id) or in_city(user, exchange.mentee_id)
 
 
+def can_ask_city_for_help(user: User | None, city: City) -> bool:
+    """Starting a request with `city` preferred: staff, and officials of another city."""
+    if is_staff(user):
+        return True
+    has_city = user is not None and user.city_id is not None
+    return is_signed_in(user) and has_city and not belongs_to_city(user, city)
+
+
 def can_broker(user: User | None) -> bool:
     """The brokering dashboard of every open request."""
     return is_staff(user)

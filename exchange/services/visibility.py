@@ -90,7 +90,13 @@ async def access_practice(user: User | None, practice_id: int) -> Practice:
 
 def public_practices() -> QuerySet[Practice]:
     """Practices anyone may read: what search, challenge pages and matching use."""
-    return Practice.filter(status=PracticeStatus.PUBLISHED)
+    return Practice.filter(**public_practice_filter())
+
+
+def public_practice_filter(via: str = "") -> dict[str, Any]:
+    """The same rule as filter arguments for a query that reaches practices through a
+    relation (`via="practice__"`), so it stays one join instead of a subquery."""
+    return {f"{via}status": PracticeStatus.PUBLISHED}
 
 
 def visible_practices_of(user: User | None, city: City) -> QuerySet[Practice]:

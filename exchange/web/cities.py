@@ -15,7 +15,7 @@ from exchange import i18n
 from exchange.domain.markdown import render_markdown
 from exchange.i18n import gettext as _
 from exchange.models.cities import Challenge, City, Practice, PracticeStatus, Region
-from exchange.services import cities
+from exchange.services import cities, library_views
 from exchange.services.errors import ValidationError
 from exchange.services.labels import language_label, region_label, sort_key
 from exchange.services.library_rules import country_codes
@@ -113,7 +113,7 @@ async def directory(request: Request) -> Response:
 
 
 async def city_page(request: Request) -> Response:
-    profile = await cities.city_profile(
+    view = await library_views.city_page(
         current_user(request),
         request.path_params["key"],
         page_number(request.query_params.get("page")),
@@ -122,10 +122,11 @@ async def city_page(request: Request) -> Response:
         request,
         "library/city.html",
         {
-            "profile": profile,
-            "city": profile.city,
-            "page": profile.practices,
-            "profile_html": render_markdown(profile.city.profile),
+            "view": view,
+            "profile": view.profile,
+            "city": view.city,
+            "page": view.practices,
+            "profile_html": render_markdown(view.city.profile),
             **_labels(),
         },
     )
@@ -216,12 +217,16 @@ async def practice_new(request: Request) -> Response:
 
 
 async def practice_page(request: Request) -> Response:
-    view = await cities.practice_detail(current_user(request), request.path_params["practice_id"])
+    page = await library_views.practice_page(
+        current_user(request), request.path_params["practice_id"]
+    )
+    view = page.view
     return render(
         request,
         "library/practice.html",
         {
             "view": view,
+            "practice_page": page,
             "practice": view.practice,
             "city": view.city,
             "summary_html": render_markdown(view.practice.summary),

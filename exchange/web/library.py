@@ -10,7 +10,7 @@ from starlette.routing import Route
 from exchange.domain.markdown import render_markdown
 from exchange.i18n import gettext as _
 from exchange.models.cities import Region
-from exchange.services import catalogue, cities, search
+from exchange.services import catalogue, cities, library_views, search
 from exchange.services.catalogue import CatalogueError
 from exchange.services.labels import region_label
 from exchange.services.pagination import page_number
@@ -30,7 +30,9 @@ async def library(request: Request) -> Response:
     region = region if region in Region._value2member_map_ else ""
     challenge = params.get("challenge", "")[:64]
     number = page_number(params.get("page"))
-    results = await search.search_practices(query, challenge=challenge, region=region, page=number)
+    results = await library_views.library_results(
+        query, challenge=challenge, region=region, page=number
+    )
     # Briefs come first, on the first page: a network's findings before single practices.
     briefs = (
         await search.search_briefs(current_user(request), query, per_page=5)

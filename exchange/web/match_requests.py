@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from babel.dates import format_timedelta
 from starlette.datastructures import FormData
@@ -17,9 +18,9 @@ from exchange.i18n import gettext as _
 from exchange.models.accounts import User
 from exchange.models.cities import Region
 from exchange.models.matching import ExchangeFormat, MatchRequest, RequestStatus
-from exchange.services import match_requests, peer_invitations
+from exchange.services import match_requests, peer_invitations, request_views
 from exchange.services.errors import Conflict, ValidationError
-from exchange.services.labels import format_label, region_label
+from exchange.services.labels import format_label, region_label, request_status_label
 from exchange.services.match_requests import RequestFormOptions, RequestInput
 from exchange.services.pagination import page_number
 from exchange.web.auth import require_user, signed_in, staff_only
@@ -68,18 +69,28 @@ async def request_list(request: Request) -> Response:
     return render(
         request,
         "matching/requests.html",
-        {"page": page, "status": status, "statuses": list(RequestStatus), **matching_labels()},
+        {
+            "page": page,
+            "status": status,
+            "statuses": list(RequestStatus),
+            "status_options": [(s.value, request_status_label(s.value)) for s in RequestStatus],
+            **matching_labels(),
+        },
     )
 
 
 @signed_in
 async def request_new(request: Request) -> Response:
     user = require_user(request)
-    options = await match_requests.request_form_options(user)
+    form = await read_form(request) if request.method == "POST" else None
+    peer = text(form, "peer", 80) if form else request.query_params.get("peer", "")
+    form_view = await request_views.request_form(user, peer)
+    options = form_view.options
     own_city = options.own_city
     context = _form_options(options)
     context.update(matching_labels())
-    if request.method == "GET":
+    context["preferred"] = form_view.preferred
+    if form is None:
         context["values"] = {
             "city": own_city.key if own_city else "",
             "peers_wanted": "1",
@@ -87,7 +98,6 @@ async def request_new(request: Request) -> Response:
         }
         context["chosen"] = {"challenges": [], "regions": []}
         return render(request, "matching/request_new.html", context)
-    form = await read_form(request)
     data = request_input(form)
     try:
         created = await match_requests.check_file_request(user, data)
@@ -98,7 +108,9 @@ async def request_new(request: Request) -> Response:
             chosen={"challenges": list(data.challenges), "regions": list(data.regions)},
         )
         return render(request, "matching/request_new.html", context, status_code=400)
-    response = redirect(f"/requests/{created.id}")
+    preferred = form_view.preferred
+    query = f"?{urlencode({'peer': preferred.key})}" if preferred else ""
+    response = redirect(f"/requests/{created.id}{query}")
     flash(request, response, _("Your request is filed. Choose whom to invite."), "success")
     return response
 
@@ -106,11 +118,15 @@ async def request_new(request: Request) -> Response:
 @signed_in
 async def request_show(request: Request) -> Response:
     user = require_user(request)
-    detail = await match_requests.request_detail(user, path_id(request, "request_id"))
+    view = await request_views.request_page(
+        user, path_id(request, "request_id"), request.query_params.get("peer", "")
+    )
+    detail = view.detail
     return render(
         request,
         "matching/request.html",
         {
+            "view": view,
             "detail": detail,
             "mr": detail.request,
             "challenge_names": detail.challenge_names,

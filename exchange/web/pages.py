@@ -7,14 +7,25 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from exchange import db
-from exchange.services import cities
+from exchange.services import dashboard
+from exchange.services.labels import region_label
 from exchange.web.auth import current_user
 from exchange.web.rendering import render
 
 
 async def home(request: Request) -> Response:
+    """The front page for visitors; for those signed in, their dashboard."""
+    home_page = await dashboard.home_page(current_user(request))
+    board = home_page.dashboard
     return render(
-        request, "home.html", {"home_city": await cities.home_city(current_user(request))}
+        request,
+        "home.html",
+        {
+            "front": home_page.front,
+            "dashboard": board,
+            "home_city": board.city if board else None,
+            "region_label": region_label,
+        },
     )
 
 
