@@ -63,52 +63,65 @@ async def check_invite_peer(
     # Ranking may wait for an index rebuild: do it before taking the request's row lock.
     # The score is advisory, recorded on the invitation as the ranking saw it.
     score = await score_of(request, peer)
-    now = datetime.now(UTC)
     async with unit_of_work(settings) as uow:
         request = await locked_request(request.id)
-        invitations = await PeerInvitation.filter(request=request)
-        if request.status not in OPEN_STATUSES:
-            raise Conflict("request_not_open", _("This request no longer takes invitations."))
-        if invitations_left(request, invitations) < 1:
-            raise Conflict(
-                "enough_invited",
-                _("As many cities as wanted are already invited or have accepted."),
-            )
-        if any(i.city_id == peer.id for i in invitations):
-            raise Conflict(
-                "already_invited", _("%(city)s was already invited.") % {"city": peer.name}
-            )
-        if peer.capacity_used >= peer.mentoring_capacity:
-            raise Conflict(
-                "no_capacity", _("%(city)s has no free mentoring capacity.") % {"city": peer.name}
-            )
-        invitation = await PeerInvitation.create(
-            request=request,
-            city=peer,
-            invited_by=user,
-            status=InvitationStatus.PENDING,
-            score=score,
-            created_at=now,
-            expires_at=now + timedelta(days=settings.invitation_expiry_days),
+        return await do_invite_peer(uow, user, request, peer, score, datetime.now(UTC))
+
+
+async def do_invite_peer(
+    uow: UnitOfWork,
+    user: User,
+    request: MatchRequest,
+    peer: City,
+    score: float | None,
+    now: datetime,
+) -> PeerInvitation:
+    """Invite `peer` to help with `request`, or refuse with a Conflict.
+
+    Expects the request row locked (`locked_request`) in the unit's transaction, so that
+    two invitations racing for the last wanted peer cannot both be sent.
+    """
+    assert uow.settings is not None
+    invitations = await PeerInvitation.filter(request=request)
+    if request.status not in OPEN_STATUSES:
+        raise Conflict("request_not_open", _("This request no longer takes invitations."))
+    if invitations_left(request, invitations) < 1:
+        raise Conflict(
+            "enough_invited",
+            _("As many cities as wanted are already invited or have accepted."),
         )
-        officials = await officials_of(peer.id)
-        await record_event(
-            request,
-            user,
-            "invited",
-            N_("%(user)s invited %(city)s")
-            if officials
-            else N_(
-                "%(user)s invited %(city)s, which has no official on Exchange yet: "
-                "nobody was emailed"
-            ),
-            {"user": user.name, "city": peer.name},
+    if any(i.city_id == peer.id for i in invitations):
+        raise Conflict("already_invited", _("%(city)s was already invited.") % {"city": peer.name})
+    if peer.capacity_used >= peer.mentoring_capacity:
+        raise Conflict(
+            "no_capacity", _("%(city)s has no free mentoring capacity.") % {"city": peer.name}
         )
-        await refresh_status(request)
-        if officials:
-            await _tell_invited_city(uow, invitation, request, peer, officials)
-        else:
-            await _tell_staff_nobody_answers(uow, user, invitation, peer)
+    invitation = await PeerInvitation.create(
+        request=request,
+        city=peer,
+        invited_by=user,
+        status=InvitationStatus.PENDING,
+        score=score,
+        created_at=now,
+        expires_at=now + timedelta(days=uow.settings.invitation_expiry_days),
+    )
+    officials = await officials_of(peer.id)
+    await record_event(
+        request,
+        user,
+        "invited",
+        N_("%(user)s invited %(city)s")
+        if officials
+        else N_(
+            "%(user)s invited %(city)s, which has no official on Exchange yet: nobody was emailed"
+        ),
+        {"user": user.name, "city": peer.name},
+    )
+    await refresh_status(request)
+    if officials:
+        await _tell_invited_city(uow, invitation, request, peer, officials)
+    else:
+        await _tell_staff_nobody_answers(uow, user, invitation, peer)
     return invitation
 
 
@@ -210,37 +223,52 @@ async def check_answer(
         raise ValidationError(
             {"reason": _("Use at most %(count)d characters.") % {"count": MAX_REASON}}
         )
-    now = datetime.now(UTC)
-    status = InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED
     async with unit_of_work(settings) as uow:
         request = await locked_request(invitation.request_id)
-        answered = await PeerInvitation.filter(
-            id=invitation.id, status=InvitationStatus.PENDING, expires_at__gt=now
-        ).update(status=status, answered_at=now, answered_by=user, reason=reason)
-        if not answered:
-            raise Conflict("not_pending", _("This invitation was already answered or expired."))
-        peer = invitation.city
-        if accept:
-            await take_capacity(peer)
-            await PeerExchange.create(
-                request=request,
-                invitation=invitation,
-                mentor=peer,
-                mentee_id=request.city_id,
-                status=ExchangeStatus.ACTIVE,
-                created_at=now,
-            )
-            message = N_("%(user)s accepted for %(city)s")
-        else:
-            message = N_("%(user)s declined for %(city)s")
-        await record_event(
-            request, user, status.value, message, {"user": user.name, "city": peer.name}
+        invitation.status = await do_answer(
+            uow, user, request, invitation, accept, reason, datetime.now(UTC)
         )
-        await refresh_status(request)
-        uow.availability_changed()
-        await _tell_requester(uow, request, peer, status, reason)
-    invitation.status = status
     return invitation
+
+
+async def do_answer(
+    uow: UnitOfWork,
+    user: User,
+    request: MatchRequest,
+    invitation: PeerInvitation,
+    accept: bool,
+    reason: str,
+    now: datetime,
+) -> InvitationStatus:
+    """Record the answer; an acceptance takes a unit of the peer's capacity and starts the
+    exchange. Expects the request row locked (`locked_request`); the invitation itself is
+    claimed by a conditional UPDATE, so an answer racing expiry or another answer loses.
+    """
+    status = InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED
+    answered = await PeerInvitation.filter(
+        id=invitation.id, status=InvitationStatus.PENDING, expires_at__gt=now
+    ).update(status=status, answered_at=now, answered_by=user, reason=reason)
+    if not answered:
+        raise Conflict("not_pending", _("This invitation was already answered or expired."))
+    peer = invitation.city
+    if accept:
+        await take_capacity(peer)
+        await PeerExchange.create(
+            request=request,
+            invitation=invitation,
+            mentor=peer,
+            mentee_id=request.city_id,
+            status=ExchangeStatus.ACTIVE,
+            created_at=now,
+        )
+        message = N_("%(user)s accepted for %(city)s")
+    else:
+        message = N_("%(user)s declined for %(city)s")
+    await record_event(request, user, status.value, message, {"user": user.name, "city": peer.name})
+    await refresh_status(request)
+    uow.availability_changed()
+    await _tell_requester(uow, request, peer, status, reason)
+    return status
 
 
 async def _tell_requester(
