@@ -7,13 +7,13 @@ lookups and, for sessions and links, would be one more thing to guard.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
 
 from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, UserSession
+from exchange.services.periodic import repeat
 from exchange.settings import Settings
 
 log = logging.getLogger("exchange.housekeeping")
@@ -44,12 +44,10 @@ async def run_housekeeping(
     settings: Settings, stop: asyncio.Event, interval: float = 3600.0
 ) -> None:
     """Purge every `interval` seconds until `stop` is set. Safe with several runners."""
-    while not stop.is_set():
-        try:
-            removed = await purge_stale(settings)
-            if removed:
-                log.info("Removed %s stale rows", removed)
-        except Exception:  # keep the loop alive through a database hiccup
-            log.exception("Housekeeping failed; retrying later")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def purge() -> None:
+        removed = await purge_stale(settings)
+        if removed:
+            log.info("Removed %s stale rows", removed)
+
+    await repeat(purge, stop, interval, log, "Housekeeping")

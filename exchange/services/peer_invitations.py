@@ -7,7 +7,6 @@ exchange in the same transaction as the answer, with the request row locked.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +39,7 @@ from exchange.services.match_requests import (
     requesting_side,
 )
 from exchange.services.pagination import Page, paginate
+from exchange.services.periodic import repeat
 from exchange.services.unit_of_work import UnitOfWork, unit_of_work
 from exchange.settings import Settings
 
@@ -342,10 +342,4 @@ async def expire_invitations(settings: Settings, now: datetime | None = None) ->
 
 async def run_expiry(settings: Settings, stop: asyncio.Event, interval: float = 300.0) -> None:
     """Expire invitations every `interval` seconds until `stop` is set."""
-    while not stop.is_set():
-        try:
-            await expire_invitations(settings)
-        except Exception:  # keep the loop alive through a database hiccup
-            log.exception("Expiring invitations failed; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    await repeat(lambda: expire_invitations(settings), stop, interval, log, "Expiring invitations")

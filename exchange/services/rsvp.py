@@ -11,7 +11,6 @@ waiting, in the same transaction.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from exchange.services.dialogues import (
     locked_dialogue,
 )
 from exchange.services.errors import Conflict, NotFound, ValidationError
+from exchange.services.periodic import repeat
 from exchange.services.unit_of_work import UnitOfWork, unit_of_work
 from exchange.services.validation import is_email, is_timezone, normalise_email
 from exchange.settings import Settings
@@ -307,13 +307,7 @@ async def send_reminders(settings: Settings, now: datetime | None = None) -> int
 
 async def run_reminders(settings: Settings, stop: asyncio.Event, interval: float = 300.0) -> None:
     """Send due reminders every `interval` seconds until `stop` is set."""
-    while not stop.is_set():
-        try:
-            await send_reminders(settings)
-        except Exception:  # keep the loop alive through a database hiccup
-            log.exception("Sending dialogue reminders failed; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    await repeat(lambda: send_reminders(settings), stop, interval, log, "Dialogue reminders")
 
 
 @dataclass(frozen=True)
