@@ -8,6 +8,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -524,3 +525,83 @@ async def test_working_hours_and_the_feed_address_are_set_in_settings(
     assert polls.working_hours_of(tom).weekdays == frozenset({1, 2})
     await post_form(client, "/settings", {"action": "feed"})
     assert (await client.get(feed)).status_code == 404
+
+
+ANSWER_SCRIPT = """
+import asyncio, sys
+from exchange import db
+from exchange.services import rsvp
+from exchange.settings import load_settings
+
+async def main(ids):
+    settings = load_settings()
+    await db.init_db(settings.database_url)
+    try:
+        await asyncio.gather(*(rsvp.answer_as(settings, i, "yes") for i in ids))
+    finally:
+        await db.close_db()
+
+asyncio.run(main([int(i) for i in sys.argv[1:]]))
+"""
+
+
+async def test_yeses_from_several_processes_never_overfill(
+    people: dict[str, User], settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    """Four real processes answer at once, as four web workers would on PostgreSQL."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite deployments run a single process; PostgreSQL serves several")
+    dialogue = await dialogues.check_create_dialogue(
+        settings,
+        people["staff"],
+        DialogueInput(title="Full house", start=START, end=END, capacity="20"),
+    )
+    emails = [f"q{n}@example.org" for n in range(100)]
+    invited = await rsvp.check_invite_people(settings, people["staff"], dialogue.id, emails)
+    environment = {
+        **os.environ,
+        "EXCHANGE_DATABASE_URL": database_url,
+        "EXCHANGE_VAR_DIR": str(tmp_path),
+        "EXCHANGE_SECRET_KEY": settings.secret_key,
+    }
+    ids = [str(i.id) for i in invited]
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", ANSWER_SCRIPT, *ids[n::4], env=environment, stderr=PIPE
+        )
+        for n in range(4)
+    ]
+    for process in processes:
+        _, errors = await asyncio.wait_for(process.communicate(), timeout=120)
+        assert process.returncode == 0, errors.decode()
+    seats = [i.seat for i in await Invitee.filter(dialogue_id=dialogue.id)]
+    assert seats.count(Seat.CONFIRMED) == 20
+    assert seats.count(Seat.WAITING) == 80
+
+
+async def test_the_list_filters_by_host_city_format_and_challenge(
+    people: dict[str, User], settings: Settings, client: httpx.AsyncClient
+) -> None:
+    from exchange.models.cities import City, Region
+
+    await City.create(key="oslo-no", name="Oslo", country="NO", region=Region.EUROPE)
+    for title, host, fmt in (("In Oslo", "oslo-no", "in-person"), ("Online one", "", "online")):
+        await dialogues.check_create_dialogue(
+            settings,
+            people["staff"],
+            DialogueInput(
+                title=title,
+                start=START,
+                end=END,
+                host_city=host,
+                format=fmt,
+                visibility="public",
+                challenges=["online-harms"] if host == "" else [],
+            ),
+        )
+    by_city = (await client.get("/dialogues?city=oslo-no")).text
+    assert "In Oslo" in by_city and "Online one" not in by_city
+    by_format = (await client.get("/dialogues?format=online")).text
+    assert "Online one" in by_format and "In Oslo" not in by_format
+    by_challenge = (await client.get("/dialogues?challenge=online-harms")).text
+    assert "Online one" in by_challenge and "In Oslo" not in by_challenge

@@ -444,6 +444,17 @@ async def list_dialogues(
     return await paginate(query, page)
 
 
+async def host_city_options(user: User | None) -> list[tuple[str, str]]:
+    """(key, name) of the cities hosting dialogues the user may see, for the filter."""
+    rows = (
+        await visibility.visible_dialogues(user)
+        .filter(host_city_id__isnull=False)
+        .distinct()
+        .values_list("host_city__key", "host_city__name")
+    )
+    return sorted(((str(k), str(n)) for k, n in rows), key=lambda pair: pair[1])
+
+
 async def drafts_for(user: User | None, limit: int = 20) -> list[Dialogue]:
     """Dialogues still being prepared, for those who organise them (others: none)."""
     if not permissions.can_organise_dialogues(user):

@@ -147,6 +147,7 @@ async def dialogue_list(request: Request) -> Response:
         "drafts": drafts,
         "challenge_options": await challenge_options(),
         "format_options": [(f.value, dialogue_format_label(f.value)) for f in DialogueFormat],
+        "city_options": await dialogues.host_city_options(user),
         **_labels(),
     }
     return render(request, "dialogues/list.html", context)
