@@ -18,7 +18,7 @@ from exchange.i18n import gettext as _
 from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, Role, User
 from exchange.models.cities import City
 from exchange.models.matching import PersonalAccessToken
-from exchange.services import audit, errors, permissions, sessions
+from exchange.services import audit, errors, permissions, sessions, throttling
 from exchange.services.audit import Event
 from exchange.services.errors import ValidationError
 from exchange.services.pagination import Page, paginate
@@ -39,13 +39,9 @@ from exchange.settings import Settings
 
 INVITATION_LIFETIME = timedelta(days=7)
 RESET_LIFETIME = timedelta(hours=1)
-THROTTLE_WINDOW = timedelta(minutes=15)
 RESET_REQUEST_WINDOW = timedelta(hours=1)
 MAX_RESETS_PER_ACCOUNT = 3
 MAX_RESETS_PER_ADDRESS = 10
-THROTTLE_LOCK = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
 
 
 class SignInFailed(Exception):
@@ -84,48 +80,48 @@ async def check_sign_in(
 ) -> SignedIn:
     """Verify the credentials and start a session, unless throttled.
 
+    The check is taken from the account's and the address's budgets before the password
+    is verified (`services/throttling.py`), so parallel attempts cannot outrun the limit.
     Unknown email and wrong password take the same path and time, so the answer never
     tells whether an account exists.
     """
     now = now or datetime.now(UTC)
     email = normalise_email(email)
-    if await is_throttled(email, ip, now):
+    reservation = await throttling.reserve_sign_in(email, ip, now)
+    if reservation is None:
         await audit.record(Event.SIGN_IN_THROTTLED, email=email, ip=ip)
         raise SignInThrottled
     user = await User.get_or_none(email=email)
     if user is None or not user.is_active:
         await asyncio.to_thread(burn_verification_time, password)
-        await record_failure(email, ip, now)
+        await audit.record(Event.SIGN_IN_FAILED, email=email, ip=ip)
         raise SignInFailed
     if not await asyncio.to_thread(verify_password, user.password_hash, password):
-        await record_failure(email, ip, now, user)
+        await audit.record(Event.SIGN_IN_FAILED, subject=user, email=email, ip=ip)
         raise SignInFailed
     async with unit_of_work() as uow:
         if needs_rehash(user.password_hash):
             user.password_hash = await asyncio.to_thread(hash_password, password)
             await user.save(update_fields=["password_hash", "updated_at"])
-        await LoginAttempt.filter(kind="failure", email=email).delete()
+        await throttling.succeeded(reservation)
         session_id = await sessions.start_session(user, ip, user_agent)
         uow.audit(Event.SIGN_IN, actor=user, subject=user, ip=ip)
     return SignedIn(user, session_id)
 
 
-async def is_throttled(email: str, ip: str, now: datetime) -> bool:
-    locks = LoginAttempt.filter(kind="lock", created_at__gt=now - THROTTLE_LOCK)
-    return await locks.filter(Q(email=email, ip="") | Q(ip=ip, email="")).exists()
+async def confirm_password(user: User, password: str, now: datetime | None = None) -> bool:
+    """Whether `password` is the signed-in user's own; each check is taken from the
+    account's sign-in budget, so a borrowed session cannot be used to guess it.
 
-
-async def record_failure(email: str, ip: str, now: datetime, user: User | None = None) -> None:
-    """Count a failure; the one that reaches a limit locks the account or the address."""
-    since = now - THROTTLE_WINDOW
-    async with unit_of_work() as uow:
-        await LoginAttempt.create(kind="failure", email=email, ip=ip, created_at=now)
-        recent = LoginAttempt.filter(kind="failure", created_at__gt=since)
-        if await recent.filter(email=email).count() >= MAX_FAILURES_PER_ACCOUNT:
-            await LoginAttempt.create(kind="lock", email=email, ip="", created_at=now)
-        if ip and await recent.filter(ip=ip).count() >= MAX_FAILURES_PER_ADDRESS:
-            await LoginAttempt.create(kind="lock", email="", ip=ip, created_at=now)
-        uow.audit(Event.SIGN_IN_FAILED, subject=user, email=email, ip=ip)
+    Raises SignInThrottled when the budget is spent.
+    """
+    reservation = await throttling.reserve_password_check(user.email, now or datetime.now(UTC))
+    if reservation is None:
+        raise SignInThrottled
+    if not await asyncio.to_thread(verify_password, user.password_hash, password):
+        return False
+    await throttling.succeeded(reservation)
+    return True
 
 
 async def sign_out(user: User | None, session_id: str, ip: str = "") -> None:
@@ -360,7 +356,7 @@ async def check_reset_password(
             revoked_at=now
         )
         await sessions.end_all_sessions(user)
-        await LoginAttempt.filter(kind__in=("failure", "lock"), email=user.email).delete()
+        await throttling.clear_account(user.email)
         uow.audit(Event.PASSWORD_RESET, actor=user, subject=user, ip=ip)
     return user
 
@@ -368,13 +364,21 @@ async def check_reset_password(
 # Own settings
 
 
+async def check_own_password(checker: Checker, name: str, user: User, password: str) -> None:
+    """Fail `name` unless `password` is the signed-in user's own (see `confirm_password`)."""
+    try:
+        if not await confirm_password(user, password):
+            checker.fail(name, _("That is not your current password."))
+    except SignInThrottled:
+        checker.fail(name, _("Too many wrong passwords. Please wait 15 minutes and try again."))
+
+
 async def check_change_password(
     user: User, current: str, password: str, confirm: str, ip: str = "", user_agent: str = ""
 ) -> str:
     """Change one's password; every session ends and this browser gets a new one."""
     checker = Checker()
-    if not await asyncio.to_thread(verify_password, user.password_hash, current):
-        checker.fail("current_password", _("That is not your current password."))
+    await check_own_password(checker, "current_password", user, current)
     check_password_rules(checker, "password", password, confirm)
     checker.done()
     password_hash = await asyncio.to_thread(hash_password, password)
