@@ -352,9 +352,7 @@ async def check_reset_password(
         await user.save(update_fields=["password_hash", "updated_at"])
         # A reset is account recovery: whatever an intruder may hold stops working.
         await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
-        await PersonalAccessToken.filter(user_id=user.id, revoked_at__isnull=True).update(
-            revoked_at=now
-        )
+        await revoke_tokens(user, now)
         await sessions.end_all_sessions(user)
         await throttling.clear_account(user.email)
         uow.audit(Event.PASSWORD_RESET, actor=user, subject=user, ip=ip)
@@ -362,6 +360,13 @@ async def check_reset_password(
 
 
 # Own settings
+
+
+async def revoke_tokens(user: User, now: datetime | None = None) -> int:
+    """Revoke every live API token of the user (their credentials or rights changed)."""
+    return await PersonalAccessToken.filter(user_id=user.id, revoked_at__isnull=True).update(
+        revoked_at=now or datetime.now(UTC)
+    )
 
 
 async def check_own_password(checker: Checker, name: str, user: User, password: str) -> None:
@@ -376,18 +381,19 @@ async def check_own_password(checker: Checker, name: str, user: User, password: 
 async def check_change_password(
     user: User, current: str, password: str, confirm: str, ip: str = "", user_agent: str = ""
 ) -> str:
-    """Change one's password; every session ends and this browser gets a new one."""
+    """Change one's password; every session ends (this browser gets a new one) and every
+    API token is revoked."""
     checker = Checker()
     await check_own_password(checker, "current_password", user, current)
     check_password_rules(checker, "password", password, confirm)
     checker.done()
     password_hash = await asyncio.to_thread(hash_password, password)
+    now = datetime.now(UTC)
     async with unit_of_work() as uow:
         user.password_hash = password_hash
         await user.save(update_fields=["password_hash", "updated_at"])
-        await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(
-            used_at=datetime.now(UTC)
-        )
+        await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
+        await revoke_tokens(user, now)
         await sessions.end_all_sessions(user)
         uow.audit(Event.PASSWORD_CHANGED, actor=user, subject=user, ip=ip)
         session_id = await sessions.start_session(user, ip, user_agent)
@@ -432,7 +438,8 @@ async def user_for_admin(viewer: User, user_id: int) -> User:
 async def check_admin_update_user(
     admin: User, user_id: int, *, role: str, city_key: str, is_active: bool, ip: str = ""
 ) -> User:
-    """Change a user's role, city or active flag; any of these ends their sessions."""
+    """Change a user's role, city or active flag; any of these ends their sessions and
+    revokes their API tokens (a reactivated account starts with none)."""
     user = await user_for_admin(admin, user_id)
     checker = Checker()
     role_value = _parse_role(checker, role)
@@ -457,7 +464,9 @@ async def check_admin_update_user(
     async with unit_of_work() as uow:
         user.role, user.city, user.is_active = role_value, city, is_active
         await user.save(update_fields=["role", "city_id", "is_active", "updated_at"])
+        # What the person may do changed: whatever they hold must be earned again.
         await sessions.end_all_sessions(user)
+        await revoke_tokens(user)
         for event, detail in changes:
             uow.audit(event, actor=admin, subject=user, ip=ip, detail=detail)
     return user

@@ -31,6 +31,7 @@ class Event(StrEnum):
     REACTIVATED = "reactivated"
     USER_CREATED = "user_created"
     MAIL_RESENT = "mail_resent"
+    TOKEN_CREATED = "token_created"  # noqa: S105
 
 
 async def record(

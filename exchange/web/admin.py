@@ -45,6 +45,7 @@ def event_labels() -> dict[str, str]:
         audit.Event.REACTIVATED: _("Reactivated"),
         audit.Event.USER_CREATED: _("Account created"),
         audit.Event.MAIL_RESENT: _("Mail queued again"),
+        audit.Event.TOKEN_CREATED: _("API token created"),
     }
 
 

@@ -48,7 +48,8 @@ async def api_user(request: Request) -> User:
     if header[:7].lower() == "bearer ":
         user = await tokens.user_for_token(header[7:].strip())
         if user is None:
-            raise ApiError(401, "invalid_token", _("The access token is unknown or revoked."))
+            message = _("The access token is unknown, expired or revoked.")
+            raise ApiError(401, "invalid_token", message)
         return user
     user = current_user(request)
     if user is None:
