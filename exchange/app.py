@@ -38,6 +38,7 @@ from exchange.web import (
 from exchange.web.auth import SessionMiddleware
 from exchange.web.csrf import CSRFMiddleware
 from exchange.web.headers import SecurityHeadersMiddleware
+from exchange.web.limits import BodyLimitMiddleware
 from exchange.web.notices import NoticeCountMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
+            # Before anything reads a body, so none is ever read past its limit.
+            Middleware(BodyLimitMiddleware),
             # The session first, so even a refused form shows the person as signed in.
             Middleware(SessionMiddleware),
             Middleware(CSRFMiddleware, production=settings.is_production),

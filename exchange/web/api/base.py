@@ -27,9 +27,10 @@ from exchange.services.errors import ServiceError, ValidationError, describe
 from exchange.services.pagination import Page
 from exchange.web.auth import current_user
 from exchange.web.errors import json_error
+from exchange.web.limits import MAX_BODY_BYTES
 
 PREFIX = "/api/v1"
-MAX_JSON_BYTES = 256 * 1024
+MAX_JSON_BYTES = MAX_BODY_BYTES
 
 ApiHandler = Callable[[Request, User], Awaitable[Response]]
 
@@ -78,9 +79,10 @@ def endpoint(handler: ApiHandler) -> Callable[[Request], Awaitable[Response]]:
 async def read_json(request: Request) -> dict[str, Any]:
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise ApiError(400, "bad_request", _("Send a JSON body (Content-Type: application/json)."))
+    # `BodyLimitMiddleware` stops a larger body while it streams in.
     body = await request.body()
     if len(body) > MAX_JSON_BYTES:
-        raise ApiError(400, "bad_request", _("The request is too large."))
+        raise ApiError(413, "too_large", _("The request is too large."))
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):

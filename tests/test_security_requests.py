@@ -1,0 +1,111 @@
+"""What every request meets before any route: body size limits, trusted hosts, caching."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from exchange.models.accounts import Role
+from exchange.services import tokens
+from exchange.settings import Settings
+
+from support import PASSWORD, csrf_token, make_user, post_form, sign_in
+
+MB = 1024 * 1024
+CHUNK = 64 * 1024
+
+
+class Body:
+    """A streamed body that counts how much of it the server pulled."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.sent = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while self.sent < self.size:
+            self.sent += CHUNK
+            yield b"x" * CHUNK
+
+
+async def bearer_token(settings: Settings) -> str:
+    user = await make_user("s@example.org", Role.STAFF)
+    return (await tokens.check_create_token(settings, user, "script", PASSWORD)).raw
+
+
+async def test_a_bearer_call_is_refused_while_its_body_streams(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    raw = await bearer_token(settings)
+    body = Body(50 * MB)
+    response = await client.post(
+        "/api/v1/requests",
+        content=body,
+        headers={"Authorization": f"Bearer {raw}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    assert body.sent <= MB + CHUNK
+
+
+async def test_a_declared_length_over_the_limit_is_refused_unread(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    raw = await bearer_token(settings)
+    body = Body(2 * MB)
+    response = await client.post(
+        "/api/v1/requests",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {raw}",
+            "Content-Type": "application/json",
+            "Content-Length": str(2 * MB),
+        },
+    )
+    assert response.status_code == 413
+    assert body.sent == 0
+
+
+async def test_forms_have_a_limit_too(client: httpx.AsyncClient) -> None:
+    await make_user("o@example.org")
+    await client.get("/login")
+    data = {"csrf_token": csrf_token(client), "email": "o@example.org", "notes": "x" * (2 * MB)}
+    response = await client.post("/login", data=data)
+    assert response.status_code == 413
+    assert "too large" in response.text
+
+
+async def test_an_api_body_under_the_limit_is_read(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    raw = await bearer_token(settings)
+    padded = b'{"description": "' + b"x" * (600 * 1024) + b'"}'
+    response = await client.post(
+        "/api/v1/requests",
+        content=padded,
+        headers={"Authorization": f"Bearer {raw}", "Content-Type": "application/json"},
+    )
+    # Read and checked: refused for its content, not its size.
+    assert response.status_code == 422
+
+
+async def test_the_catalogue_upload_keeps_its_own_limit(client: httpx.AsyncClient) -> None:
+    await make_user("s@example.org", Role.STAFF)
+    await sign_in(client, "s@example.org")
+    padding = " " * (3 * MB)
+    catalogue = ('{"cities": []' + padding + "}").encode()
+    response = await post_form(
+        client, "/import", files={"file": ("c.json", catalogue, "application/json")}
+    )
+    assert response.status_code == 303
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT", "PATCH"])
+async def test_every_method_is_limited(client: httpx.AsyncClient, method: str) -> None:
+    body = Body(3 * MB)
+    headers = {"Content-Length": str(body.size)}
+    response = await client.request(method, "/cities", content=body, headers=headers)
+    assert response.status_code == 413
+    assert body.sent == 0
