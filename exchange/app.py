@@ -37,6 +37,7 @@ from exchange.web import (
 )
 from exchange.web.auth import SessionMiddleware
 from exchange.web.csrf import CSRFMiddleware
+from exchange.web.guard import RequestGuardMiddleware
 from exchange.web.headers import SecurityHeadersMiddleware
 from exchange.web.limits import BodyLimitMiddleware
 from exchange.web.notices import NoticeCountMiddleware
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
+            Middleware(RequestGuardMiddleware),
             # Before anything reads a body, so none is ever read past its limit.
             Middleware(BodyLimitMiddleware),
             # The session first, so even a refused form shows the person as signed in.

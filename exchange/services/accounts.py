@@ -33,7 +33,14 @@ from exchange.services.secrets import (
     verify_password,
 )
 from exchange.services.unit_of_work import unit_of_work
-from exchange.services.validation import Checker, is_email, is_timezone
+from exchange.services.validation import (
+    Checker,
+    check_text,
+    is_clean,
+    is_email,
+    is_timezone,
+    printable,
+)
 from exchange.services.validation import normalise_email as normalise_email
 from exchange.settings import Settings
 
@@ -86,7 +93,8 @@ async def check_sign_in(
     tells whether an account exists.
     """
     now = now or datetime.now(UTC)
-    email = normalise_email(email)
+    # An address with control characters names no account; it is still throttled.
+    email = printable(normalise_email(email))
     reservation = await throttling.reserve_sign_in(email, ip, now)
     if reservation is None:
         await audit.record(Event.SIGN_IN_THROTTLED, email=email, ip=ip)
@@ -154,6 +162,7 @@ async def check_invite(
         checker.fail("email", _("Someone with this email already has an account."))
     if not name or len(name) > 120:
         checker.fail("name", _("Enter a name of up to 120 characters."))
+    check_text(checker, "name", name)
     role_value = _parse_role(checker, role)
     city = await _city_for_role(checker, role_value, city_key)
     if role_value is not None and not permissions.can_invite_role(inviter, role_value):
@@ -211,7 +220,7 @@ def _parse_role(checker: Checker, role: str) -> Role | None:
 async def _city_for_role(checker: Checker, role: Role | None, city_key: str) -> City | None:
     """Officials belong to exactly one city; staff and admins to none."""
     city_key = city_key.strip()
-    city = await City.get_or_none(key=city_key) if city_key else None
+    city = await City.get_or_none(key=city_key) if city_key and is_clean(city_key) else None
     if city_key and city is None:
         checker.fail("city", _("Unknown city."))
     elif role == Role.OFFICIAL and city is None:
@@ -286,7 +295,7 @@ async def request_password_reset(settings: Settings, email: str, ip: str = "") -
     A few requests an hour per address and per client are honoured; more are recorded
     and ignored, so nobody can flood someone's inbox through this form.
     """
-    email = normalise_email(email)
+    email = printable(normalise_email(email))
     user = await User.get_or_none(email=email, is_active=True)
     now = datetime.now(UTC)
     recent = LoginAttempt.filter(kind="reset", created_at__gt=now - RESET_REQUEST_WINDOW)
@@ -405,6 +414,7 @@ async def check_update_profile(user: User, *, name: str, timezone: str, locale: 
     name = name.strip()
     if not name or len(name) > 120:
         checker.fail("name", _("Enter a name of up to 120 characters."))
+    check_text(checker, "name", name)
     if not is_timezone(timezone):
         checker.fail("timezone", _("Choose a time zone from the list."))
     if locale not in SUPPORTED_LOCALES:
@@ -488,8 +498,9 @@ async def create_user(
         checker.fail("email", _("Enter a valid email address."))
     elif await User.filter(email=email).exists():
         checker.fail("email", _("Someone with this email already has an account."))
-    if not name.strip():
+    if not name.strip() or len(name.strip()) > 120:
         checker.fail("name", _("Enter a name of up to 120 characters."))
+    check_text(checker, "name", name.strip())
     role_value = _parse_role(checker, role)
     city = await _city_for_role(checker, role_value, city_key)
     check_password_rules(checker, "password", password, password)

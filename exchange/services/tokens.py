@@ -21,7 +21,7 @@ from exchange.services.audit import Event
 from exchange.services.pagination import Page, paginate
 from exchange.services.secrets import hash_token, new_token
 from exchange.services.unit_of_work import unit_of_work
-from exchange.services.validation import Checker
+from exchange.services.validation import Checker, check_text
 from exchange.settings import Settings
 
 TOKEN_PREFIX = "exch_"  # noqa: S105 (a prefix that marks our tokens, not a secret)
@@ -73,6 +73,7 @@ async def check_create_token(
         checker.fail("name", _("Give the token a name, such as the script that uses it."))
     elif len(name) > MAX_NAME_LENGTH:
         checker.fail("name", _("Use at most %(count)d characters.") % {"count": MAX_NAME_LENGTH})
+    check_text(checker, "name", name)
     days = _lifetime(checker, expires_days)
     if not checker.errors:
         # Only a request that could succeed spends a check of the password budget.
