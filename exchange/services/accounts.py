@@ -28,6 +28,7 @@ from exchange.services.secrets import (
     burn_verification_time,
     hash_password,
     hash_token,
+    is_guessable,
     needs_rehash,
     new_token,
     verify_password,
@@ -65,11 +66,23 @@ class SignedIn:
     session_id: str
 
 
-def check_password_rules(checker: Checker, name: str, password: str, confirm: str) -> None:
+async def check_password_rules(
+    checker: Checker, name: str, password: str, confirm: str, personal: tuple[str, ...]
+) -> None:
+    """Long enough, not too long, hard to guess (`secrets.is_guessable`, which also knows
+    the person's own email and name, `personal`), and typed the same twice."""
     if len(password) < MIN_PASSWORD_LENGTH:
         checker.fail(name, _("Use at least %(count)d characters.") % {"count": MIN_PASSWORD_LENGTH})
     elif len(password) > MAX_PASSWORD_LENGTH:
         checker.fail(name, _("That password is too long."))
+    elif await asyncio.to_thread(is_guessable, password, personal):
+        checker.fail(
+            name,
+            _(
+                "This password is too easy to guess. Avoid common passwords, names, dates and "
+                "keyboard patterns: a few unrelated words make a strong one."
+            ),
+        )
     elif password != confirm:
         checker.fail("password_confirm", _("The two passwords do not match."))
 
@@ -252,7 +265,8 @@ async def check_accept_invitation(
     """Create the invited account with its password and sign it in."""
     invitation = await open_invitation(raw_token)
     checker = Checker()
-    check_password_rules(checker, "password", password, confirm)
+    personal = (invitation.email, invitation.name)
+    await check_password_rules(checker, "password", password, confirm, personal)
     if not is_timezone(timezone):
         checker.fail("timezone", _("Choose a time zone from the list."))
     if await User.filter(email=invitation.email).exists():
@@ -348,7 +362,8 @@ async def check_reset_password(
     """Set a new password from a reset link; ends every session of the account."""
     reset = await open_password_reset(raw_token, now)
     checker = Checker()
-    check_password_rules(checker, "password", password, confirm)
+    personal = (reset.user.email, reset.user.name)
+    await check_password_rules(checker, "password", password, confirm, personal)
     checker.done()
     user = reset.user
     password_hash = await asyncio.to_thread(hash_password, password)
@@ -394,7 +409,7 @@ async def check_change_password(
     API token is revoked."""
     checker = Checker()
     await check_own_password(checker, "current_password", user, current)
-    check_password_rules(checker, "password", password, confirm)
+    await check_password_rules(checker, "password", password, confirm, (user.email, user.name))
     checker.done()
     password_hash = await asyncio.to_thread(hash_password, password)
     now = datetime.now(UTC)
@@ -503,7 +518,7 @@ async def create_user(
     check_text(checker, "name", name.strip())
     role_value = _parse_role(checker, role)
     city = await _city_for_role(checker, role_value, city_key)
-    check_password_rules(checker, "password", password, password)
+    await check_password_rules(checker, "password", password, password, (email, name))
     if not is_timezone(timezone):
         checker.fail("timezone", _("Choose a time zone from the list."))
     checker.done()
