@@ -32,6 +32,7 @@ def environment() -> Environment:
     )
     env.filters["datetime"] = format_local_datetime
     env.filters["language_name"] = labels.language_label
+    env.filters["role_label"] = labels.role_label
     env.filters["number"] = labels.number_label
     env.globals["current_locale"] = i18n.current_locale
     return env

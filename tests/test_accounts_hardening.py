@@ -101,7 +101,9 @@ async def reset_links(
         await post_form(client, "/password/reset", {"email": email})
     await outbox.send_due(settings, "test")
     return [
-        first_link(text_part(m)).removeprefix("http://exchange.test") for m in mailbox.box.to(email)
+        first_link(text_part(m)).removeprefix("http://exchange.test")
+        for m in mailbox.box.to(email)
+        if m["Subject"] == "Reset your Exchange password"
     ]
 
 

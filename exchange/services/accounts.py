@@ -33,7 +33,7 @@ from exchange.services.secrets import (
     new_token,
     verify_password,
 )
-from exchange.services.unit_of_work import unit_of_work
+from exchange.services.unit_of_work import UnitOfWork, unit_of_work
 from exchange.services.validation import (
     Checker,
     check_text,
@@ -357,9 +357,15 @@ async def open_password_reset(raw_token: str, now: datetime | None = None) -> Pa
 
 
 async def check_reset_password(
-    raw_token: str, password: str, confirm: str, ip: str = "", now: datetime | None = None
+    settings: Settings,
+    raw_token: str,
+    password: str,
+    confirm: str,
+    ip: str = "",
+    now: datetime | None = None,
 ) -> User:
-    """Set a new password from a reset link; ends every session of the account."""
+    """Set a new password from a reset link; ends every session of the account, and the
+    person is told by email."""
     reset = await open_password_reset(raw_token, now)
     checker = Checker()
     personal = (reset.user.email, reset.user.name)
@@ -368,7 +374,7 @@ async def check_reset_password(
     user = reset.user
     password_hash = await asyncio.to_thread(hash_password, password)
     now = datetime.now(UTC)
-    async with unit_of_work() as uow:
+    async with unit_of_work(settings) as uow:
         used = await PasswordReset.filter(id=reset.id, used_at__isnull=True).update(used_at=now)
         if not used:
             raise errors.NotFound
@@ -380,7 +386,27 @@ async def check_reset_password(
         await sessions.end_all_sessions(user)
         await throttling.clear_account(user.email)
         uow.audit(Event.PASSWORD_RESET, actor=user, subject=user, ip=ip)
+        _tell_password_changed(uow, user, now, ip, by_reset=True)
     return user
+
+
+def _tell_password_changed(
+    uow: UnitOfWork, user: User, when: datetime, ip: str, *, by_reset: bool
+) -> None:
+    uow.email(
+        to=user.email,
+        locale=user.locale,
+        subject=gettext_noop("Your Exchange password was changed"),
+        template="password_changed",
+        context={
+            "name": user.name,
+            "by_reset": by_reset,
+            "when": when,
+            "timezone": user.timezone,
+            "ip": ip,
+            "reset_link": uow.absolute("/password/reset"),
+        },
+    )
 
 
 # Own settings
@@ -403,7 +429,13 @@ async def check_own_password(checker: Checker, name: str, user: User, password: 
 
 
 async def check_change_password(
-    user: User, current: str, password: str, confirm: str, ip: str = "", user_agent: str = ""
+    settings: Settings,
+    user: User,
+    current: str,
+    password: str,
+    confirm: str,
+    ip: str = "",
+    user_agent: str = "",
 ) -> str:
     """Change one's password; every session ends (this browser gets a new one) and every
     API token is revoked."""
@@ -413,13 +445,14 @@ async def check_change_password(
     checker.done()
     password_hash = await asyncio.to_thread(hash_password, password)
     now = datetime.now(UTC)
-    async with unit_of_work() as uow:
+    async with unit_of_work(settings) as uow:
         user.password_hash = password_hash
         await user.save(update_fields=["password_hash", "updated_at"])
         await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
         await revoke_tokens(user, now)
         await sessions.end_all_sessions(user)
         uow.audit(Event.PASSWORD_CHANGED, actor=user, subject=user, ip=ip)
+        _tell_password_changed(uow, user, now, ip, by_reset=False)
         session_id = await sessions.start_session(user, ip, user_agent)
     return session_id
 
@@ -461,10 +494,18 @@ async def user_for_admin(viewer: User, user_id: int) -> User:
 
 
 async def check_admin_update_user(
-    admin: User, user_id: int, *, role: str, city_key: str, is_active: bool, ip: str = ""
+    settings: Settings,
+    admin: User,
+    user_id: int,
+    *,
+    role: str,
+    city_key: str,
+    is_active: bool,
+    ip: str = "",
 ) -> User:
     """Change a user's role, city or active flag; any of these ends their sessions and
-    revokes their API tokens (a reactivated account starts with none)."""
+    revokes their API tokens (a reactivated account starts with none). An active person
+    whose role or city changed is told by email."""
     user = await user_for_admin(admin, user_id)
     checker = Checker()
     role_value = _parse_role(checker, role)
@@ -476,6 +517,8 @@ async def check_admin_update_user(
     checker.done()
     assert role_value is not None
     old_city_id = user.city_id
+    old_role = user.role
+    old_city = await City.get_or_none(id=old_city_id) if old_city_id else None
     new_city_id = city.id if city else None
     changes: list[tuple[Event, dict[str, object]]] = []
     if user.role != role_value:
@@ -486,7 +529,7 @@ async def check_admin_update_user(
         changes.append((Event.REACTIVATED if is_active else Event.DEACTIVATED, {}))
     if not changes:
         return user
-    async with unit_of_work() as uow:
+    async with unit_of_work(settings) as uow:
         user.role, user.city, user.is_active = role_value, city, is_active
         await user.save(update_fields=["role", "city_id", "is_active", "updated_at"])
         # What the person may do changed: whatever they hold must be earned again.
@@ -494,6 +537,22 @@ async def check_admin_update_user(
         await revoke_tokens(user)
         for event, detail in changes:
             uow.audit(event, actor=admin, subject=user, ip=ip, detail=detail)
+        if is_active and (old_role != role_value or old_city_id != new_city_id):
+            uow.email(
+                to=user.email,
+                locale=user.locale,
+                subject=gettext_noop("Your access to Exchange changed"),
+                template="access_changed",
+                context={
+                    "name": user.name,
+                    "admin": admin.name,
+                    "old_role": old_role.value,
+                    "new_role": role_value.value,
+                    "old_city": old_city.name if old_city else "",
+                    "new_city": city.name if city else "",
+                    "link": uow.absolute("/login"),
+                },
+            )
     return user
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from exchange.i18n import gettext as _
+from exchange.i18n import gettext_noop
 from exchange.models.accounts import User
 from exchange.models.matching import PersonalAccessToken
 from exchange.services import errors, permissions
@@ -65,7 +66,7 @@ async def check_create_token(
     expires_days: int | str = DEFAULT_LIFETIME_DAYS,
     ip: str = "",
 ) -> CreatedToken:
-    """Create a token after the owner confirms their password."""
+    """Create a token after the owner confirms their password; the owner is told by email."""
     permissions.require(permissions.can_use_api(user))
     name = name.strip()
     checker = Checker()
@@ -91,6 +92,22 @@ async def check_create_token(
             expires_at=now + timedelta(days=days),
         )
         uow.audit(Event.TOKEN_CREATED, actor=user, subject=user, ip=ip, detail={"token": token.id})
+        uow.email(
+            to=user.email,
+            locale=user.locale,
+            subject=gettext_noop("A new API token for your Exchange account"),
+            template="token_created",
+            # The name and dates only: the token itself never goes into mail.
+            context={
+                "name": user.name,
+                "token_name": token.name,
+                "created_at": now,
+                "expires_at": token.expires_at,
+                "timezone": user.timezone,
+                "ip": ip,
+                "link": uow.absolute("/settings/tokens"),
+            },
+        )
     return CreatedToken(token=token, raw=raw)
 
 

@@ -123,6 +123,7 @@ async def password_reset_confirm(request: Request) -> Response:
     form = await read_form(request)
     try:
         await accounts.check_reset_password(
+            request.app.state.settings,
             token,
             text(form, "password", 2048),
             text(form, "password_confirm", 2048),
@@ -227,6 +228,7 @@ async def settings_page(request: Request) -> Response:
     if text(form, "action") == "password":
         try:
             session_id = await accounts.check_change_password(
+                request.app.state.settings,
                 user,
                 text(form, "current_password", 2048),
                 text(form, "password", 2048),

@@ -83,6 +83,7 @@ async def user_edit(request: Request) -> Response:
     form = await read_form(request)
     try:
         await accounts.check_admin_update_user(
+            request.app.state.settings,
             admin,
             user.id,
             role=text(form, "role", 16),
