@@ -32,6 +32,7 @@ class Event(StrEnum):
     USER_CREATED = "user_created"
     MAIL_RESENT = "mail_resent"
     TOKEN_CREATED = "token_created"  # noqa: S105
+    SESSION_ENDED = "session_ended"
 
 
 async def record(

@@ -11,8 +11,9 @@ from starlette.routing import Route
 
 from exchange import i18n
 from exchange.i18n import gettext as _
+from exchange.i18n import ngettext
 from exchange.models.accounts import Role, User
-from exchange.services import accounts, errors, permissions
+from exchange.services import accounts, errors, permissions, sessions
 from exchange.services.errors import ValidationError
 from exchange.web import csrf
 from exchange.web.auth import (
@@ -26,7 +27,7 @@ from exchange.web.auth import (
     signed_in,
     staff_only,
 )
-from exchange.web.forms import read_form, text, values
+from exchange.web.forms import path_id, read_form, text, values
 from exchange.web.options import city_options, role_label, timezone_options
 from exchange.web.rendering import flash, redirect, render
 
@@ -214,6 +215,11 @@ async def invitation_accept(request: Request) -> Response:
     return response
 
 
+def _current_session(request: Request) -> str:
+    session_id: str = request.scope.get("state", {}).get("session_id", "")
+    return session_id
+
+
 @signed_in
 async def settings_page(request: Request) -> Response:
     user = require_user(request)
@@ -221,6 +227,9 @@ async def settings_page(request: Request) -> Response:
         "timezones": timezone_options(),
         "locales": [(code, i18n.locale_display_name(code)) for code in i18n.SUPPORTED_LOCALES],
         "values": {"name": user.name, "timezone": user.timezone, "locale": user.locale},
+        "sessions": await sessions.list_sessions(
+            request.app.state.settings, user, _current_session(request)
+        ),
     }
     if request.method == "GET":
         return render(request, "accounts/settings.html", context)
@@ -263,6 +272,27 @@ async def settings_page(request: Request) -> Response:
     return response
 
 
+@signed_in
+async def session_end(request: Request) -> Response:
+    user = require_user(request)
+    await sessions.end_own_session(user, path_id(request, "session_id"), client_ip(request))
+    response = redirect("/settings")
+    flash(request, response, _("That session is ended: the browser is signed out."), "success")
+    return response
+
+
+@signed_in
+async def sessions_end_others(request: Request) -> Response:
+    user = require_user(request)
+    ended = await sessions.end_other_sessions(user, _current_session(request), client_ip(request))
+    response = redirect("/settings")
+    message = ngettext(
+        "%(count)d other session is ended.", "%(count)d other sessions are ended.", ended
+    ) % {"count": ended}
+    flash(request, response, message, "success")
+    return response
+
+
 routes = [
     Route("/login", login, methods=["GET", "POST"], name="login"),
     Route("/logout", logout, methods=["POST"], name="logout"),
@@ -280,4 +310,6 @@ routes = [
         "/invitations/{token}", invitation_accept, methods=["GET", "POST"], name="invitation_accept"
     ),
     Route("/settings", settings_page, methods=["GET", "POST"], name="settings"),
+    Route("/settings/sessions/{session_id:id}/end", session_end, methods=["POST"]),
+    Route("/settings/sessions/end-others", sessions_end_others, methods=["POST"]),
 ]

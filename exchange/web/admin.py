@@ -46,6 +46,7 @@ def event_labels() -> dict[str, str]:
         audit.Event.USER_CREATED: _("Account created"),
         audit.Event.MAIL_RESENT: _("Mail queued again"),
         audit.Event.TOKEN_CREATED: _("API token created"),
+        audit.Event.SESSION_ENDED: _("Session ended from settings"),
     }
 
 
