@@ -35,6 +35,7 @@ from exchange.web import (
     peer_invitations,
     tokens,
 )
+from exchange.web.access_log import redact_path
 from exchange.web.auth import SessionMiddleware
 from exchange.web.csrf import CSRFMiddleware
 from exchange.web.guard import RequestGuardMiddleware
@@ -50,7 +51,8 @@ async def _unfit_value(request: Request, exc: Exception) -> Response:
 
     Services validate what they store; this is the net under lookups by a typed-in value.
     """
-    errors.log.warning("Unfit value on %s %s: %s", request.method, request.url.path, exc)
+    path = redact_path(request.url.path)
+    errors.log.warning("Unfit value on %s %s: %s", request.method, path, exc)
     return errors.error_response(request, 400)
 
 

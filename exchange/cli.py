@@ -143,6 +143,8 @@ def check_workers(args: argparse.Namespace, settings: Settings) -> None:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from exchange.web.access_log import log_config
+
     check_workers(args, settings)
     asyncio.run(_check_ready(settings))
     print(f"Serving Exchange on http://{args.host}:{args.port} (Ctrl+C to stop)")
@@ -154,6 +156,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=settings.is_production,
         timeout_graceful_shutdown=10,
         log_level="info",
+        # Reset and invitation tokens travel in the path: the access log redacts them.
+        log_config=log_config(),
     )
     return 0
 

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from exchange import i18n
 from exchange.models.accounts import User
 from exchange.services import permissions, sessions
+from exchange.web.access_log import CREDENTIAL_PATHS
 from exchange.web.errors import wants_json
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -27,7 +28,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 # Pages whose URL carries a secret token; like every page for a signed-in user, they must
 # not be kept in a cache (or shown again with the Back button after signing out).
-PRIVATE_PATHS = ("/invitations/", "/password/reset/")
+PRIVATE_PATHS = CREDENTIAL_PATHS
 
 
 def session_cookie_name(production: bool) -> str:

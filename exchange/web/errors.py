@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from exchange.i18n import gettext as _
 from exchange.services.errors import ServiceError, describe
+from exchange.web.access_log import redact_path
 from exchange.web.headers import security_headers
 from exchange.web.rendering import render
 
@@ -110,7 +111,8 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     """The 500 page. It runs outside the other middleware, so it adds the headers itself."""
-    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    path = redact_path(request.url.path)
+    log.exception("Unhandled error on %s %s", request.method, path, exc_info=exc)
     try:
         response = error_response(request, 500)
     except Exception:  # the template machinery itself may be what failed
