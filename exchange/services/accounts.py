@@ -304,7 +304,8 @@ async def check_accept_invitation(
 
 
 async def request_password_reset(settings: Settings, email: str, ip: str = "") -> None:
-    """Email a reset link if the account exists; the caller's answer is the same either way.
+    """Email a reset link if the account exists; the caller's answer is the same either way
+    (the web sends its answer before calling this, so not even its timing differs).
 
     A few requests an hour per address and per client are honoured; more are recorded
     and ignored, so nobody can flood someone's inbox through this form.

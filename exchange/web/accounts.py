@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,6 +16,7 @@ from exchange.i18n import ngettext
 from exchange.models.accounts import Role, User
 from exchange.services import accounts, errors, permissions, sessions
 from exchange.services.errors import ValidationError
+from exchange.settings import Settings
 from exchange.web import csrf
 from exchange.web.auth import (
     Endpoint,
@@ -27,6 +29,7 @@ from exchange.web.auth import (
     signed_in,
     staff_only,
 )
+from exchange.web.errors import log
 from exchange.web.forms import path_id, read_form, text, values
 from exchange.web.options import city_options, role_label, timezone_options
 from exchange.web.rendering import flash, redirect, render
@@ -94,9 +97,20 @@ async def password_reset_request(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "accounts/reset_request.html")
     form = await read_form(request)
-    email = text(form, "email", 254)
-    await accounts.request_password_reset(request.app.state.settings, email, client_ip(request))
-    return render(request, "accounts/reset_requested.html")
+    response = render(request, "accounts/reset_requested.html")
+    # The answer goes out first and the work after it, so how long the answer takes
+    # cannot tell whether the address has an account.
+    response.background = BackgroundTask(
+        _request_reset, request.app.state.settings, text(form, "email", 254), client_ip(request)
+    )
+    return response
+
+
+async def _request_reset(settings: Settings, email: str, ip: str) -> None:
+    try:
+        await accounts.request_password_reset(settings, email, ip)
+    except Exception:  # the answer is gone: nobody else would hear of the failure
+        log.exception("A password-reset request failed")
 
 
 def explains_dead_links(kind: str) -> Callable[[Endpoint], Endpoint]:
