@@ -106,7 +106,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
-            Middleware(RequestGuardMiddleware),
+            # Before anything builds a URL from the request: foreign Host headers are a 400.
+            Middleware(RequestGuardMiddleware, settings=settings),
             # Before anything reads a body, so none is ever read past its limit.
             Middleware(BodyLimitMiddleware),
             # The session first, so even a refused form shows the person as signed in.

@@ -109,3 +109,49 @@ async def test_every_method_is_limited(client: httpx.AsyncClient, method: str) -
     response = await client.request(method, "/cities", content=body, headers=headers)
     assert response.status_code == 413
     assert body.sent == 0
+
+
+async def test_a_foreign_host_header_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.get("/cities/", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert "evil.example" not in response.headers.get("location", "")
+    assert (await client.get("/", headers={"Host": "exchange.test:8443"})).status_code == 200
+
+
+async def test_redirects_never_name_the_requests_host(client: httpx.AsyncClient) -> None:
+    response = await client.get("/cities/?region=europe")
+    assert response.status_code in (301, 307, 308)
+    assert response.headers["location"] == "/cities?region=europe"
+
+
+async def production_client(settings: Settings, **env: str) -> httpx.AsyncClient:
+    from dataclasses import replace
+
+    from exchange.app import create_app
+
+    app = create_app(replace(settings, env="production", **env), manage_db=False)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    return httpx.AsyncClient(transport=transport, base_url="https://exchange.test")
+
+
+async def test_loopback_is_a_host_in_development_only(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    assert (await client.get("/healthz", headers={"Host": "127.0.0.1:8000"})).status_code == 200
+    async with await production_client(settings) as production:
+        assert (await production.get("/healthz")).status_code == 200
+        local = await production.get("/healthz", headers={"Host": "127.0.0.1"})
+        assert local.status_code == 400
+    async with await production_client(settings, allowed_hosts=("127.0.0.1",)) as production:
+        assert (await production.get("/healthz", headers={"Host": "127.0.0.1"})).is_success
+
+
+def test_more_hosts_come_from_the_environment(tmp_path: object) -> None:
+    from exchange.settings import SettingsError, load_settings
+
+    env = {"EXCHANGE_VAR_DIR": str(tmp_path), "EXCHANGE_BASE_URL": "https://x.example.org"}
+    settings = load_settings({**env, "EXCHANGE_ALLOWED_HOSTS": "10.0.0.5, Internal.Example"})
+    assert settings.allowed_hosts == ("10.0.0.5", "internal.example")
+    assert settings.trusted_hosts() >= {"x.example.org", "10.0.0.5", "internal.example"}
+    with pytest.raises(SettingsError, match="EXCHANGE_ALLOWED_HOSTS"):
+        load_settings({**env, "EXCHANGE_ALLOWED_HOSTS": "https://evil.example/"})
