@@ -129,7 +129,7 @@ async def production_client(settings: Settings, **env: str) -> httpx.AsyncClient
 
     from exchange.app import create_app
 
-    app = create_app(replace(settings, env="production", **env), manage_db=False)  # type: ignore[arg-type]
+    app = create_app(replace(settings, env="production", **env), manage_db=False)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     return httpx.AsyncClient(transport=transport, base_url="https://exchange.test")
 
@@ -155,3 +155,17 @@ def test_more_hosts_come_from_the_environment(tmp_path: object) -> None:
     assert settings.trusted_hosts() >= {"x.example.org", "10.0.0.5", "internal.example"}
     with pytest.raises(SettingsError, match="EXCHANGE_ALLOWED_HOSTS"):
         load_settings({**env, "EXCHANGE_ALLOWED_HOSTS": "https://evil.example/"})
+
+
+async def test_bearer_api_answers_are_not_stored(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    raw = await bearer_token(settings)
+    auth = {"Authorization": f"Bearer {raw}"}
+    listed = await client.get("/api/v1/requests", headers=auth)
+    assert listed.status_code == 200
+    assert listed.headers["cache-control"] == "no-store"
+    refused = await client.get("/api/v1/requests/1", headers=auth)
+    assert refused.headers["cache-control"] == "no-store"
+    wrong = await client.get("/api/v1/requests", headers={"Authorization": "Bearer exch_x"})
+    assert wrong.status_code == 401 and wrong.headers["cache-control"] == "no-store"
