@@ -89,3 +89,40 @@ async def test_the_message_is_translated(client: httpx.AsyncClient) -> None:
     }
     response = await post_form(client, "/settings", data)
     assert password_error(response.text).startswith("Ce mot de passe est trop facile à deviner.")
+
+
+async def change_to(client: httpx.AsyncClient, password: str) -> httpx.Response:
+    data = {
+        "action": "password",
+        "current_password": PASSWORD,
+        "password": password,
+        "password_confirm": password,
+    }
+    return await post_form(client, "/settings", data)
+
+
+async def test_passwords_take_any_printable_unicode(client: httpx.AsyncClient) -> None:
+    await make_user("o@example.org")
+    await sign_in(client, "o@example.org")
+    password = "Ключ від 🏠 — n'oubliez pas"
+    assert (await change_to(client, password)).status_code == 303
+    await post_form(client, "/logout")
+    assert (await sign_in(client, "o@example.org", password)).status_code == 303
+
+
+async def test_runs_of_spaces_count_as_one_toward_the_length(client: httpx.AsyncClient) -> None:
+    await make_user("o@example.org")
+    await sign_in(client, "o@example.org")
+    response = await change_to(client, "zq" + " " * 12 + "x")
+    assert response.status_code == 400
+    assert password_error(response.text) == "Use at least 12 characters."
+
+
+async def test_passwords_of_64_are_taken_and_over_128_refused(client: httpx.AsyncClient) -> None:
+    await make_user("o@example.org")
+    await sign_in(client, "o@example.org")
+    words = "seven purple tigers dance under quiet northern lights every winter"
+    long_one = (words * 3)[:129]
+    refused = await change_to(client, long_one)
+    assert password_error(refused.text) == "That password is too long."
+    assert (await change_to(client, long_one[:64])).status_code == 303

@@ -169,3 +169,23 @@ async def test_bearer_api_answers_are_not_stored(
     assert refused.headers["cache-control"] == "no-store"
     wrong = await client.get("/api/v1/requests", headers={"Authorization": "Bearer exch_x"})
     assert wrong.status_code == 401 and wrong.headers["cache-control"] == "no-store"
+
+
+async def test_the_api_refuses_a_body_that_is_not_json_with_415(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    raw = await bearer_token(settings)
+    response = await client.post(
+        "/api/v1/requests",
+        content=b"city=lviv-ua",
+        headers={"Authorization": f"Bearer {raw}", "Content-Type": "text/plain"},
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/", "/static/css/", "/.git/config", "/static/../README.md"]
+)
+async def test_no_directory_listing_or_stray_files(client: httpx.AsyncClient, path: str) -> None:
+    assert (await client.get(path)).status_code == 404

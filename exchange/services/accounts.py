@@ -7,6 +7,7 @@ their mail and audit events in the same transaction and wakes the sender after c
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -71,7 +72,7 @@ async def check_password_rules(
 ) -> None:
     """Long enough, not too long, hard to guess (`secrets.is_guessable`, which also knows
     the person's own email and name, `personal`), and typed the same twice."""
-    if len(password) < MIN_PASSWORD_LENGTH:
+    if len(re.sub(" {2,}", " ", password)) < MIN_PASSWORD_LENGTH:
         checker.fail(name, _("Use at least %(count)d characters.") % {"count": MIN_PASSWORD_LENGTH})
     elif len(password) > MAX_PASSWORD_LENGTH:
         checker.fail(name, _("That password is too long."))

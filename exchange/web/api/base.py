@@ -78,7 +78,11 @@ def endpoint(handler: ApiHandler) -> Callable[[Request], Awaitable[Response]]:
 
 async def read_json(request: Request) -> dict[str, Any]:
     if not request.headers.get("content-type", "").startswith("application/json"):
-        raise ApiError(400, "bad_request", _("Send a JSON body (Content-Type: application/json)."))
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            _("Send a JSON body (Content-Type: application/json)."),
+        )
     # `BodyLimitMiddleware` stops a larger body while it streams in.
     body = await request.body()
     if len(body) > MAX_JSON_BYTES:
