@@ -7,13 +7,15 @@ import re
 
 import httpx
 
+from exchange.app import create_app
 from exchange.domain.user_agents import describe
 from exchange.models.accounts import Role, UserSession
 from exchange.models.audit import AuditEvent
 from exchange.services import sessions
+from exchange.settings import Settings
 from exchange.web.auth import session_cookie_name
 
-from support import make_user, post_form, sign_in
+from support import PASSWORD, make_user, post_form, sign_in
 
 SESSION = session_cookie_name(False)
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -102,3 +104,25 @@ def test_user_agents_are_named_plainly() -> None:
     assert describe(edge) == ("Edge", "Linux")
     assert describe("curl/8.5.0") == ("curl", "")
     assert describe("") == ("", "")
+
+
+async def test_production_session_cookies_are_secure_and_host_only(
+    clean_db: str, production_settings: Settings
+) -> None:
+    app = create_app(production_settings, manage_db=False)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="https://exchange.test") as http:
+        await make_user("o@example.org")
+        await http.get("/login")
+        token = http.cookies["__Host-exchange_csrf"]
+        data = {"csrf_token": token, "email": "o@example.org", "password": PASSWORD}
+        response = await http.post("/login", data=data)
+    assert response.status_code == 303
+    cookie = next(
+        c
+        for c in response.headers.get_list("set-cookie")
+        if c.startswith("__Host-exchange_session=")
+    )
+    for attribute in ("HttpOnly", "Secure", "Path=/", "SameSite=lax"):
+        assert attribute in cookie
+    assert "Domain=" not in cookie
