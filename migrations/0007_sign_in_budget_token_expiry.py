@@ -32,6 +32,7 @@ async def expire_old_tokens(apps, schema_editor) -> None:
             [expires.isoformat(sep=" ") if sqlite else expires, row["id"]],
         )
 
+
 class Migration(migrations.Migration):
     dependencies = [('exchange', '0005_outbox_attachments_peer_exchange')]
 
