@@ -38,9 +38,12 @@ from exchange.web import (
     peer_invitations,
     tokens,
 )
+from exchange.web.access_log import redact_path
 from exchange.web.auth import SessionMiddleware
 from exchange.web.csrf import CSRFMiddleware
+from exchange.web.guard import RequestGuardMiddleware
 from exchange.web.headers import SecurityHeadersMiddleware
+from exchange.web.limits import BodyLimitMiddleware
 from exchange.web.notices import NoticeCountMiddleware
 
 STATIC_DIR = resource_path("static")
@@ -51,7 +54,8 @@ async def _unfit_value(request: Request, exc: Exception) -> Response:
 
     Services validate what they store; this is the net under lookups by a typed-in value.
     """
-    errors.log.warning("Unfit value on %s %s: %s", request.method, request.url.path, exc)
+    path = redact_path(request.url.path)
+    errors.log.warning("Unfit value on %s %s: %s", request.method, path, exc)
     return errors.error_response(request, 400)
 
 
@@ -108,6 +112,10 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
+            # Before anything builds a URL from the request: foreign Host headers are a 400.
+            Middleware(RequestGuardMiddleware, settings=settings),
+            # Before anything reads a body, so none is ever read past its limit.
+            Middleware(BodyLimitMiddleware),
             # The session first, so even a refused form shows the person as signed in.
             Middleware(SessionMiddleware),
             Middleware(CSRFMiddleware, production=settings.is_production),

@@ -157,6 +157,8 @@ def check_workers(args: argparse.Namespace, settings: Settings) -> None:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from exchange.web.access_log import log_config
+
     check_workers(args, settings)
     asyncio.run(_check_ready(settings))
     print(f"Serving Exchange on http://{args.host}:{args.port} (Ctrl+C to stop)")
@@ -168,6 +170,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=settings.is_production,
         timeout_graceful_shutdown=10,
         log_level="info",
+        # Reset and invitation tokens travel in the path: the access log redacts them.
+        log_config=log_config(),
     )
     return 0
 
@@ -259,7 +263,7 @@ def cmd_create_token(args: argparse.Namespace, settings: Settings) -> int:
 
     async def create(settings: Settings) -> list[str]:
         try:
-            created = await tokens.issue_token(args.email, args.name, args.days)
+            created = await tokens.issue_token(settings, args.email, args.name, args.days)
         except NotFound:
             raise CommandError(f"no active user with the email {args.email!r}") from None
         except ValidationError as exc:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +14,8 @@ from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite://var/exchange.sqlite3"
 ENVIRONMENTS = ("development", "production")
+# Hosts a developer's browser uses; accepted in development only.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class SettingsError(ValueError):
@@ -38,6 +43,8 @@ class Settings:
     var_dir: Path = Path("var")
     # A peer invitation not answered within this many days expires.
     invitation_expiry_days: int = 14
+    # Host names accepted in the Host header besides base_url's (EXCHANGE_ALLOWED_HOSTS).
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -46,6 +53,14 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def trusted_hosts(self) -> frozenset[str]:
+        """Host names a request may name: base_url's, the configured ones, and loopback
+        in development."""
+        hosts = {urlsplit(self.base_url).hostname or "", *self.allowed_hosts}
+        if not self.is_production:
+            hosts |= LOOPBACK_HOSTS
+        return frozenset(host for host in hosts if host)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +101,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_idle_minutes=_int(env, "EXCHANGE_SESSION_IDLE_MINUTES", 30),
         var_dir=var_dir,
         invitation_expiry_days=_positive(env, "EXCHANGE_INVITATION_EXPIRY_DAYS", 14),
+        allowed_hosts=_hosts(env, "EXCHANGE_ALLOWED_HOSTS"),
     )
 
 
@@ -127,6 +143,36 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name} must be at least 1")
     return value
+
+
+HOST_NAME_RE = re.compile(
+    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def host_name(text: str) -> str | None:
+    """A host name or IP address in canonical form (lower case, IPv6 without brackets)."""
+    text = text.strip().lower()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(text))
+    return text if HOST_NAME_RE.match(text) else None
+
+
+def _hosts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated host names or addresses, without scheme or port."""
+    hosts: list[str] = []
+    for item in env.get(name, "").split(","):
+        if not item.strip():
+            continue
+        host = host_name(item)
+        if host is None:
+            raise SettingsError(
+                f"{name} must list host names such as app.example.org, not {item.strip()!r}"
+            )
+        hosts.append(host)
+    return tuple(hosts)
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -36,6 +36,7 @@ def environment() -> Environment:
     env.filters["datetime"] = format_local_datetime
     env.filters["day"] = format_local_day
     env.filters["language_name"] = labels.language_label
+    env.filters["role_label"] = labels.role_label
     env.filters["number"] = labels.number_label
     env.filters["markdown"] = render_markdown
     env.filters["until"] = time_until

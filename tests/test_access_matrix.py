@@ -16,11 +16,19 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from exchange.models.accounts import Role, User
+from exchange.models.accounts import Role, User, UserSession
 from exchange.models.cities import Practice, PracticeStatus
 from exchange.models.mail import OutboxMessage
 from exchange.models.matching import MatchRequest, PeerExchange, PersonalAccessToken
-from exchange.services import briefs, dialogues, findings, match_requests, peer_invitations, rsvp
+from exchange.services import (
+    briefs,
+    dialogues,
+    findings,
+    match_requests,
+    peer_invitations,
+    rsvp,
+    sessions,
+)
 from exchange.services.dialogues import DialogueInput
 from exchange.services.match_requests import RequestInput
 from exchange.settings import Settings
@@ -84,6 +92,13 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/invitations/{token}"): {"anonymous": 404},
     ("GET", "/settings"): SIGNED_IN,
     ("POST", "/settings"): {"anonymous": 303},
+    # The world's session is the admin's own (not the one their browser uses).
+    ("POST", "/settings/sessions/{session_id:id}/end"): {
+        **dict.fromkeys(OFFICIALS, 404),
+        "anonymous": 303,
+        "staff": 404,
+    },
+    ("POST", "/settings/sessions/end-others"): {"anonymous": 303},
     ("GET", "/admin/users"): ADMIN,
     ("GET", "/admin/users/{user_id:id}"): ADMIN,
     ("POST", "/admin/users/{user_id:id}"): {**ADMIN, "admin": 0},
@@ -331,6 +346,9 @@ async def build_world(settings: Settings) -> World:
         briefs.BriefInput(title="A brief", visibility="members", findings=[finding.finding.id]),
     )
     await briefs.check_publish(settings, catalogue.staff, brief.id)
+    await sessions.start_session(admin, "192.0.2.1", "another browser")
+    admin_session = await UserSession.filter(user_id=admin.id).first()
+    assert admin_session is not None
     mail = await OutboxMessage.filter().first()
     assert mail is not None
     values = {
@@ -345,6 +363,7 @@ async def build_world(settings: Settings) -> World:
         "{user_id:id}": str(catalogue.lviv.id),
         "{message_id:id}": str(mail.id),
         "{token_id:id}": str(token.id),
+        "{session_id:id}": str(admin_session.id),
         "{key}": "lviv-ua",
         "{slug}": "post-attack-recovery",
         "{token}": "not-a-real-token",

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, Role, UserSession
+from exchange.models.accounts import (
+    Invitation,
+    LoginAttempt,
+    PasswordReset,
+    Role,
+    SignInBudget,
+    UserSession,
+)
 from exchange.services import housekeeping, sessions
 from exchange.services.secrets import hash_token
 from exchange.settings import Settings
@@ -15,8 +22,10 @@ from support import make_user
 async def test_purge_keeps_what_still_counts(clean_db: str, settings: Settings) -> None:
     now = datetime.now(UTC)
     user = await make_user("o@example.org", Role.STAFF)
-    await LoginAttempt.create(kind="failure", email="a", ip="1", created_at=now - timedelta(days=2))
-    await LoginAttempt.create(kind="lock", email="a", ip="", created_at=now - timedelta(minutes=5))
+    await LoginAttempt.create(kind="reset", email="a", ip="1", created_at=now - timedelta(days=2))
+    await LoginAttempt.create(kind="reset", email="b", ip="", created_at=now - timedelta(minutes=5))
+    await SignInBudget.create(key="account:a", checks=5, last_check_at=now - timedelta(days=2))
+    await SignInBudget.create(key="account:b", checks=5, last_check_at=now - timedelta(minutes=5))
     live = await sessions.start_session(user)
     stale = await sessions.start_session(user)
     await UserSession.filter(id_hash__not=hash_token(live)).update(
@@ -43,9 +52,9 @@ async def test_purge_keeps_what_still_counts(clean_db: str, settings: Settings) 
 
     removed = await housekeeping.purge_stale(settings, now)
 
-    assert removed == 4
-    assert await LoginAttempt.filter(kind="lock").count() == 1
-    assert not await LoginAttempt.filter(kind="failure").exists()
+    assert removed == 5
+    assert await LoginAttempt.all().values_list("email", flat=True) == ["b"]
+    assert await SignInBudget.all().values_list("key", flat=True) == ["account:b"]
     assert await sessions.user_for_session(settings, live) is not None
     assert await sessions.user_for_session(settings, stale) is None
     assert await PasswordReset.all().values_list("token_hash", flat=True) == ["r2"]

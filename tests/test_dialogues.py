@@ -25,6 +25,7 @@ from exchange.models.mail import OutboxMessage
 from exchange.services import calendar_feed, dialogue_mail, dialogues, outbox, polls, rsvp, tokens
 from exchange.services.cities import load_shipped_taxonomy
 from exchange.services.dialogues import DialogueInput
+from exchange.services.errors import ValidationError
 from exchange.settings import Settings
 
 from support import SMTPServer, make_user, post_form, sign_in
@@ -54,8 +55,12 @@ async def script(client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+# Tokens made for tests tell their owner by email, as every new token does.
+TOKEN_SETTINGS = Settings(base_url="http://exchange.test")
+
+
 async def bearer(user: User) -> dict[str, str]:
-    created = await tokens.issue_token(user.email, "tests", 30)
+    created = await tokens.issue_token(TOKEN_SETTINGS, user.email, "tests", 30)
     return {"Authorization": f"Bearer {created.raw}"}
 
 
@@ -605,3 +610,16 @@ async def test_the_list_filters_by_host_city_format_and_challenge(
     assert "Online one" in by_format and "In Oslo" not in by_format
     by_challenge = (await client.get("/dialogues?challenge=online-harms")).text
     assert "Online one" in by_challenge and "In Oslo" not in by_challenge
+
+
+async def test_control_characters_are_refused_in_dialogue_fields(
+    people: dict[str, User], settings: Settings, client: httpx.AsyncClient
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        await dialogues.check_create_dialogue(
+            settings,
+            people["staff"],
+            DialogueInput(title="Two\r\nlines", description="Keeps\nlines\tand tabs\x00"),
+        )
+    assert set(refused.value.fields) == {"title", "description"}
+    assert not await Dialogue.exists()

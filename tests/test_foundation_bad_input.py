@@ -6,8 +6,9 @@ import httpx
 import pytest
 
 from exchange.models.accounts import Role
+from exchange.settings import Settings
 
-from support import make_user, sign_in
+from support import PASSWORD, make_user, sign_in
 
 HUGE = "99999999999999999999"
 LONG = "x" * 90
@@ -56,11 +57,13 @@ async def test_impossible_filters_are_ignored(admin: httpx.AsyncClient, path: st
 DEEP = b"[" * 5000 + b"]" * 5000
 
 
-async def test_deeply_nested_json_is_refused_by_the_api(client: httpx.AsyncClient) -> None:
+async def test_deeply_nested_json_is_refused_by_the_api(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
     from exchange.services import tokens
 
     user = await make_user("s@example.org", Role.STAFF)
-    created = await tokens.check_create_token(user, "script")
+    created = await tokens.check_create_token(settings, user, "script", PASSWORD)
     response = await client.post(
         "/api/v1/requests",
         content=b'{"a": ' + DEEP + b"}",

@@ -19,7 +19,7 @@ from exchange.settings import Settings
 from exchange.web import api
 
 from matching_data import Catalogue, load_catalogue
-from support import SMTPServer, csrf_token, post_form, sign_in
+from support import PASSWORD, SMTPServer, csrf_token, post_form, sign_in
 
 NEW_REQUEST = {
     "city": "lviv-ua",
@@ -56,7 +56,7 @@ async def token_for(client: httpx.AsyncClient, email: str) -> str:
     """Create a token on the settings page, the way a person does, and read it once."""
     client.cookies.clear()
     await sign_in(client, email)
-    page = await post_form(client, "/settings/tokens", {"name": "script"})
+    page = await post_form(client, "/settings/tokens", {"name": "script", "password": PASSWORD})
     assert page.status_code == 200
     match = re.search(r"<code class=\"token\">(exch_[\w-]+)</code>", page.text)
     assert match, page.text
@@ -152,7 +152,7 @@ async def test_full_workflow_through_the_api(
 
 
 async def test_authentication_and_revocation(
-    client: httpx.AsyncClient, script: httpx.AsyncClient, catalogue: Catalogue
+    client: httpx.AsyncClient, script: httpx.AsyncClient, catalogue: Catalogue, settings: Settings
 ) -> None:
     raw = await token_for(client, catalogue.lviv.email)
     assert (await script.get("/api/v1/requests", headers=bearer(raw))).status_code == 200
@@ -175,7 +175,7 @@ async def test_authentication_and_revocation(
     assert created.status_code == 401
 
     # Nobody revokes someone else's token.
-    other = await tokens.check_create_token(catalogue.nice, "nice script")
+    other = await tokens.check_create_token(settings, catalogue.nice, "nice script", PASSWORD)
     await sign_in(client, catalogue.lviv.email)
     response = await post_form(client, f"/settings/tokens/{other.token.id}/revoke")
     assert response.status_code == 404

@@ -110,10 +110,9 @@ class PasswordReset(Model):
 
 
 class LoginAttempt(Model):
-    """A failed sign-in, or a lock that too many of them put on an account or address.
+    """A password-reset request (kind "reset"), counted to throttle them.
 
-    Kept in the database so that every worker sees the same counts. A lock row names
-    either the email (ip empty) or the address (email empty) it locks.
+    Kept in the database so that every worker sees the same counts.
     """
 
     id = fields.IntField(primary_key=True)
@@ -125,3 +124,20 @@ class LoginAttempt(Model):
     class Meta:
         table = "login_attempt"
         indexes = (("email", "created_at"), ("ip", "created_at"))
+
+
+class SignInBudget(Model):
+    """How many password checks an account or an address has had lately.
+
+    `key` is `account:<email>` or `address:<ip>`. A check is taken from the budget by one
+    conditional UPDATE before the password is verified (see `services/accounts.py`), so
+    every worker and process agrees on it.
+    """
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=320, unique=True)
+    checks = fields.IntField(default=0)
+    last_check_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "sign_in_budget"

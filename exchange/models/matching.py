@@ -206,6 +206,9 @@ class PersonalAccessToken(Model):
     name = fields.CharField(max_length=100)
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField()
+    # Chosen at creation. Null only on rows older than expiry (migration 0007 filled
+    # those in); a token without an expiry does not work.
+    expires_at = fields.DatetimeField(null=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
 

@@ -7,6 +7,7 @@ their mail and audit events in the same transaction and wakes the sender after c
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -19,7 +20,7 @@ from exchange.i18n import gettext as _
 from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, Role, User
 from exchange.models.cities import City
 from exchange.models.matching import PersonalAccessToken
-from exchange.services import audit, errors, permissions, sessions
+from exchange.services import audit, errors, permissions, sessions, throttling
 from exchange.services.audit import Event
 from exchange.services.errors import ValidationError
 from exchange.services.pagination import Page, paginate
@@ -29,24 +30,28 @@ from exchange.services.secrets import (
     burn_verification_time,
     hash_password,
     hash_token,
+    is_guessable,
     needs_rehash,
     new_token,
     verify_password,
 )
-from exchange.services.unit_of_work import unit_of_work
-from exchange.services.validation import Checker, is_email, is_timezone
+from exchange.services.unit_of_work import UnitOfWork, unit_of_work
+from exchange.services.validation import (
+    Checker,
+    check_text,
+    is_clean,
+    is_email,
+    is_timezone,
+    printable,
+)
 from exchange.services.validation import normalise_email as normalise_email
 from exchange.settings import Settings
 
 INVITATION_LIFETIME = timedelta(days=7)
 RESET_LIFETIME = timedelta(hours=1)
-THROTTLE_WINDOW = timedelta(minutes=15)
 RESET_REQUEST_WINDOW = timedelta(hours=1)
 MAX_RESETS_PER_ACCOUNT = 3
 MAX_RESETS_PER_ADDRESS = 10
-THROTTLE_LOCK = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
 
 
 class SignInFailed(Exception):
@@ -63,11 +68,23 @@ class SignedIn:
     session_id: str
 
 
-def check_password_rules(checker: Checker, name: str, password: str, confirm: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
+async def check_password_rules(
+    checker: Checker, name: str, password: str, confirm: str, personal: tuple[str, ...]
+) -> None:
+    """Long enough, not too long, hard to guess (`secrets.is_guessable`, which also knows
+    the person's own email and name, `personal`), and typed the same twice."""
+    if len(re.sub(" {2,}", " ", password)) < MIN_PASSWORD_LENGTH:
         checker.fail(name, _("Use at least %(count)d characters.") % {"count": MIN_PASSWORD_LENGTH})
     elif len(password) > MAX_PASSWORD_LENGTH:
         checker.fail(name, _("That password is too long."))
+    elif await asyncio.to_thread(is_guessable, password, personal):
+        checker.fail(
+            name,
+            _(
+                "This password is too easy to guess. Avoid common passwords, names, dates and "
+                "keyboard patterns: a few unrelated words make a strong one."
+            ),
+        )
     elif password != confirm:
         checker.fail("password_confirm", _("The two passwords do not match."))
 
@@ -85,48 +102,49 @@ async def check_sign_in(
 ) -> SignedIn:
     """Verify the credentials and start a session, unless throttled.
 
+    The check is taken from the account's and the address's budgets before the password
+    is verified (`services/throttling.py`), so parallel attempts cannot outrun the limit.
     Unknown email and wrong password take the same path and time, so the answer never
     tells whether an account exists.
     """
     now = now or datetime.now(UTC)
-    email = normalise_email(email)
-    if await is_throttled(email, ip, now):
+    # An address with control characters names no account; it is still throttled.
+    email = printable(normalise_email(email))
+    reservation = await throttling.reserve_sign_in(email, ip, now)
+    if reservation is None:
         await audit.record(Event.SIGN_IN_THROTTLED, email=email, ip=ip)
         raise SignInThrottled
     user = await User.get_or_none(email=email)
     if user is None or not user.is_active:
         await asyncio.to_thread(burn_verification_time, password)
-        await record_failure(email, ip, now)
+        await audit.record(Event.SIGN_IN_FAILED, email=email, ip=ip)
         raise SignInFailed
     if not await asyncio.to_thread(verify_password, user.password_hash, password):
-        await record_failure(email, ip, now, user)
+        await audit.record(Event.SIGN_IN_FAILED, subject=user, email=email, ip=ip)
         raise SignInFailed
     async with unit_of_work() as uow:
         if needs_rehash(user.password_hash):
             user.password_hash = await asyncio.to_thread(hash_password, password)
             await user.save(update_fields=["password_hash", "updated_at"])
-        await LoginAttempt.filter(kind="failure", email=email).delete()
+        await throttling.succeeded(reservation)
         session_id = await sessions.start_session(user, ip, user_agent)
         uow.audit(Event.SIGN_IN, actor=user, subject=user, ip=ip)
     return SignedIn(user, session_id)
 
 
-async def is_throttled(email: str, ip: str, now: datetime) -> bool:
-    locks = LoginAttempt.filter(kind="lock", created_at__gt=now - THROTTLE_LOCK)
-    return await locks.filter(Q(email=email, ip="") | Q(ip=ip, email="")).exists()
+async def confirm_password(user: User, password: str, now: datetime | None = None) -> bool:
+    """Whether `password` is the signed-in user's own; each check is taken from the
+    account's sign-in budget, so a borrowed session cannot be used to guess it.
 
-
-async def record_failure(email: str, ip: str, now: datetime, user: User | None = None) -> None:
-    """Count a failure; the one that reaches a limit locks the account or the address."""
-    since = now - THROTTLE_WINDOW
-    async with unit_of_work() as uow:
-        await LoginAttempt.create(kind="failure", email=email, ip=ip, created_at=now)
-        recent = LoginAttempt.filter(kind="failure", created_at__gt=since)
-        if await recent.filter(email=email).count() >= MAX_FAILURES_PER_ACCOUNT:
-            await LoginAttempt.create(kind="lock", email=email, ip="", created_at=now)
-        if ip and await recent.filter(ip=ip).count() >= MAX_FAILURES_PER_ADDRESS:
-            await LoginAttempt.create(kind="lock", email="", ip=ip, created_at=now)
-        uow.audit(Event.SIGN_IN_FAILED, subject=user, email=email, ip=ip)
+    Raises SignInThrottled when the budget is spent.
+    """
+    reservation = await throttling.reserve_password_check(user.email, now or datetime.now(UTC))
+    if reservation is None:
+        raise SignInThrottled
+    if not await asyncio.to_thread(verify_password, user.password_hash, password):
+        return False
+    await throttling.succeeded(reservation)
+    return True
 
 
 async def sign_out(user: User | None, session_id: str, ip: str = "") -> None:
@@ -159,6 +177,7 @@ async def check_invite(
         checker.fail("email", _("Someone with this email already has an account."))
     if not name or len(name) > 120:
         checker.fail("name", _("Enter a name of up to 120 characters."))
+    check_text(checker, "name", name)
     role_value = _parse_role(checker, role)
     city = await _city_for_role(checker, role_value, city_key)
     if role_value is not None and not permissions.can_invite_role(inviter, role_value):
@@ -216,7 +235,7 @@ def _parse_role(checker: Checker, role: str) -> Role | None:
 async def _city_for_role(checker: Checker, role: Role | None, city_key: str) -> City | None:
     """Officials belong to exactly one city; staff and admins to none."""
     city_key = city_key.strip()
-    city = await City.get_or_none(key=city_key) if city_key else None
+    city = await City.get_or_none(key=city_key) if city_key and is_clean(city_key) else None
     if city_key and city is None:
         checker.fail("city", _("Unknown city."))
     elif role == Role.OFFICIAL and city is None:
@@ -248,7 +267,8 @@ async def check_accept_invitation(
     """Create the invited account with its password and sign it in."""
     invitation = await open_invitation(raw_token)
     checker = Checker()
-    check_password_rules(checker, "password", password, confirm)
+    personal = (invitation.email, invitation.name)
+    await check_password_rules(checker, "password", password, confirm, personal)
     if not is_timezone(timezone):
         checker.fail("timezone", _("Choose a time zone from the list."))
     if await User.filter(email=invitation.email).exists():
@@ -286,12 +306,13 @@ async def check_accept_invitation(
 
 
 async def request_password_reset(settings: Settings, email: str, ip: str = "") -> None:
-    """Email a reset link if the account exists; the caller's answer is the same either way.
+    """Email a reset link if the account exists; the caller's answer is the same either way
+    (the web sends its answer before calling this, so not even its timing differs).
 
     A few requests an hour per address and per client are honoured; more are recorded
     and ignored, so nobody can flood someone's inbox through this form.
     """
-    email = normalise_email(email)
+    email = printable(normalise_email(email))
     user = await User.get_or_none(email=email, is_active=True)
     now = datetime.now(UTC)
     recent = LoginAttempt.filter(kind="reset", created_at__gt=now - RESET_REQUEST_WINDOW)
@@ -339,17 +360,24 @@ async def open_password_reset(raw_token: str, now: datetime | None = None) -> Pa
 
 
 async def check_reset_password(
-    raw_token: str, password: str, confirm: str, ip: str = "", now: datetime | None = None
+    settings: Settings,
+    raw_token: str,
+    password: str,
+    confirm: str,
+    ip: str = "",
+    now: datetime | None = None,
 ) -> User:
-    """Set a new password from a reset link; ends every session of the account."""
+    """Set a new password from a reset link; ends every session of the account, and the
+    person is told by email."""
     reset = await open_password_reset(raw_token, now)
     checker = Checker()
-    check_password_rules(checker, "password", password, confirm)
+    personal = (reset.user.email, reset.user.name)
+    await check_password_rules(checker, "password", password, confirm, personal)
     checker.done()
     user = reset.user
     password_hash = await asyncio.to_thread(hash_password, password)
     now = datetime.now(UTC)
-    async with unit_of_work() as uow:
+    async with unit_of_work(settings) as uow:
         used = await PasswordReset.filter(id=reset.id, used_at__isnull=True).update(used_at=now)
         if not used:
             raise errors.NotFound
@@ -357,36 +385,77 @@ async def check_reset_password(
         await user.save(update_fields=["password_hash", "updated_at"])
         # A reset is account recovery: whatever an intruder may hold stops working.
         await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
-        await PersonalAccessToken.filter(user_id=user.id, revoked_at__isnull=True).update(
-            revoked_at=now
-        )
+        await revoke_tokens(user, now)
         await sessions.end_all_sessions(user)
-        await LoginAttempt.filter(kind__in=("failure", "lock"), email=user.email).delete()
+        await throttling.clear_account(user.email)
         uow.audit(Event.PASSWORD_RESET, actor=user, subject=user, ip=ip)
+        _tell_password_changed(uow, user, now, ip, by_reset=True)
     return user
+
+
+def _tell_password_changed(
+    uow: UnitOfWork, user: User, when: datetime, ip: str, *, by_reset: bool
+) -> None:
+    uow.email(
+        to=user.email,
+        locale=user.locale,
+        subject=gettext_noop("Your Exchange password was changed"),
+        template="password_changed",
+        context={
+            "name": user.name,
+            "by_reset": by_reset,
+            "when": when,
+            "timezone": user.timezone,
+            "ip": ip,
+            "reset_link": uow.absolute("/password/reset"),
+        },
+    )
 
 
 # Own settings
 
 
+async def revoke_tokens(user: User, now: datetime | None = None) -> int:
+    """Revoke every live API token of the user (their credentials or rights changed)."""
+    return await PersonalAccessToken.filter(user_id=user.id, revoked_at__isnull=True).update(
+        revoked_at=now or datetime.now(UTC)
+    )
+
+
+async def check_own_password(checker: Checker, name: str, user: User, password: str) -> None:
+    """Fail `name` unless `password` is the signed-in user's own (see `confirm_password`)."""
+    try:
+        if not await confirm_password(user, password):
+            checker.fail(name, _("That is not your current password."))
+    except SignInThrottled:
+        checker.fail(name, _("Too many wrong passwords. Please wait 15 minutes and try again."))
+
+
 async def check_change_password(
-    user: User, current: str, password: str, confirm: str, ip: str = "", user_agent: str = ""
+    settings: Settings,
+    user: User,
+    current: str,
+    password: str,
+    confirm: str,
+    ip: str = "",
+    user_agent: str = "",
 ) -> str:
-    """Change one's password; every session ends and this browser gets a new one."""
+    """Change one's password; every session ends (this browser gets a new one) and every
+    API token is revoked."""
     checker = Checker()
-    if not await asyncio.to_thread(verify_password, user.password_hash, current):
-        checker.fail("current_password", _("That is not your current password."))
-    check_password_rules(checker, "password", password, confirm)
+    await check_own_password(checker, "current_password", user, current)
+    await check_password_rules(checker, "password", password, confirm, (user.email, user.name))
     checker.done()
     password_hash = await asyncio.to_thread(hash_password, password)
-    async with unit_of_work() as uow:
+    now = datetime.now(UTC)
+    async with unit_of_work(settings) as uow:
         user.password_hash = password_hash
         await user.save(update_fields=["password_hash", "updated_at"])
-        await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(
-            used_at=datetime.now(UTC)
-        )
+        await PasswordReset.filter(user_id=user.id, used_at__isnull=True).update(used_at=now)
+        await revoke_tokens(user, now)
         await sessions.end_all_sessions(user)
         uow.audit(Event.PASSWORD_CHANGED, actor=user, subject=user, ip=ip)
+        _tell_password_changed(uow, user, now, ip, by_reset=False)
         session_id = await sessions.start_session(user, ip, user_agent)
     return session_id
 
@@ -396,6 +465,7 @@ async def check_update_profile(user: User, *, name: str, timezone: str, locale: 
     name = name.strip()
     if not name or len(name) > 120:
         checker.fail("name", _("Enter a name of up to 120 characters."))
+    check_text(checker, "name", name)
     if not is_timezone(timezone):
         checker.fail("timezone", _("Choose a time zone from the list."))
     if locale not in SUPPORTED_LOCALES:
@@ -452,9 +522,18 @@ async def user_for_admin(viewer: User, user_id: int) -> User:
 
 
 async def check_admin_update_user(
-    admin: User, user_id: int, *, role: str, city_key: str, is_active: bool, ip: str = ""
+    settings: Settings,
+    admin: User,
+    user_id: int,
+    *,
+    role: str,
+    city_key: str,
+    is_active: bool,
+    ip: str = "",
 ) -> User:
-    """Change a user's role, city or active flag; any of these ends their sessions."""
+    """Change a user's role, city or active flag; any of these ends their sessions and
+    revokes their API tokens (a reactivated account starts with none). An active person
+    whose role or city changed is told by email."""
     user = await user_for_admin(admin, user_id)
     checker = Checker()
     role_value = _parse_role(checker, role)
@@ -466,6 +545,8 @@ async def check_admin_update_user(
     checker.done()
     assert role_value is not None
     old_city_id = user.city_id
+    old_role = user.role
+    old_city = await City.get_or_none(id=old_city_id) if old_city_id else None
     new_city_id = city.id if city else None
     changes: list[tuple[Event, dict[str, object]]] = []
     if user.role != role_value:
@@ -476,12 +557,30 @@ async def check_admin_update_user(
         changes.append((Event.REACTIVATED if is_active else Event.DEACTIVATED, {}))
     if not changes:
         return user
-    async with unit_of_work() as uow:
+    async with unit_of_work(settings) as uow:
         user.role, user.city, user.is_active = role_value, city, is_active
         await user.save(update_fields=["role", "city_id", "is_active", "updated_at"])
+        # What the person may do changed: whatever they hold must be earned again.
         await sessions.end_all_sessions(user)
+        await revoke_tokens(user)
         for event, detail in changes:
             uow.audit(event, actor=admin, subject=user, ip=ip, detail=detail)
+        if is_active and (old_role != role_value or old_city_id != new_city_id):
+            uow.email(
+                to=user.email,
+                locale=user.locale,
+                subject=gettext_noop("Your access to Exchange changed"),
+                template="access_changed",
+                context={
+                    "name": user.name,
+                    "admin": admin.name,
+                    "old_role": old_role.value,
+                    "new_role": role_value.value,
+                    "old_city": old_city.name if old_city else "",
+                    "new_city": city.name if city else "",
+                    "link": uow.absolute("/login"),
+                },
+            )
     return user
 
 
@@ -501,11 +600,12 @@ async def create_user(
         checker.fail("email", _("Enter a valid email address."))
     elif await User.filter(email=email).exists():
         checker.fail("email", _("Someone with this email already has an account."))
-    if not name.strip():
+    if not name.strip() or len(name.strip()) > 120:
         checker.fail("name", _("Enter a name of up to 120 characters."))
+    check_text(checker, "name", name.strip())
     role_value = _parse_role(checker, role)
     city = await _city_for_role(checker, role_value, city_key)
-    check_password_rules(checker, "password", password, password)
+    await check_password_rules(checker, "password", password, password, (email, name))
     if not is_timezone(timezone):
         checker.fail("timezone", _("Choose a time zone from the list."))
     checker.done()

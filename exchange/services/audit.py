@@ -31,6 +31,8 @@ class Event(StrEnum):
     REACTIVATED = "reactivated"
     USER_CREATED = "user_created"
     MAIL_RESENT = "mail_resent"
+    TOKEN_CREATED = "token_created"  # noqa: S105
+    SESSION_ENDED = "session_ended"
 
 
 async def record(

@@ -41,7 +41,7 @@ from exchange.services import findings, permissions, visibility
 from exchange.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from exchange.services.pagination import Page, paginate
 from exchange.services.unit_of_work import unit_of_work
-from exchange.services.validation import Checker, normalise_email
+from exchange.services.validation import Checker, check_text, is_clean, normalise_email
 from exchange.settings import Settings
 
 MAX_TITLE = 200
@@ -78,6 +78,9 @@ async def _check(
             checker.fail(name, _("Use at most %(count)d characters.") % {"count": MAX_TEXT})
     if data.visibility not in BriefVisibility._value2member_map_:
         checker.fail("visibility", _("Choose who may read the brief."))
+    check_text(checker, "title", title)
+    for name in ("summary", "recommendations", "disclaimer"):
+        check_text(checker, name, getattr(data, name), multiline=True)
     ids = list(dict.fromkeys(data.findings))
     chosen = {f.id: f for f in await Finding.filter(id__in=ids)}
     if len(chosen) != len(ids):
@@ -184,7 +187,7 @@ async def check_comment(user: User, brief_id: int, body: str, finding_id: int | 
     if not await visibility.can_work_on_brief(user, brief):
         raise PermissionDenied
     text = body.strip()
-    if not text or len(text) > 5000:
+    if not text or len(text) > 5000 or not is_clean(text, multiline=True):
         raise ValidationError({"body": _("Write a comment of up to 5,000 characters.")})
     if finding_id is not None and not await BriefFinding.exists(
         brief_id=brief.id, finding_id=finding_id

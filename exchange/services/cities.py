@@ -35,7 +35,7 @@ from exchange.services import permissions, visibility
 from exchange.services.library_rules import SLUG_RE, check_city, check_practice
 from exchange.services.pagination import Page, paginate
 from exchange.services.unit_of_work import unit_of_work
-from exchange.services.validation import Checker
+from exchange.services.validation import Checker, check_text
 
 SORTS = ("name", "population")
 MAX_OFFICIALS_SHOWN = 50
@@ -431,8 +431,10 @@ async def check_update_challenge(user: User, slug: str, form: ChallengeInput) ->
         checker.fail("name", _("This field is required."))
     elif len(name) > 120:
         checker.fail("name", _("Must be at most %(n)d characters.") % {"n": 120})
+    check_text(checker, "name", name)
     if len(description) > 5000:
         checker.fail("description", _("Must be at most %(n)d characters.") % {"n": 5000})
+    check_text(checker, "description", description, multiline=True)
     known = {str(s) for s in await Challenge.all().values_list("slug", flat=True)}
     related = list(dict.fromkeys(form.related))
     if any(not SLUG_RE.match(s) or s not in known or s == slug for s in related):

@@ -33,7 +33,7 @@ from exchange.services import dialogue_mail, findings, permissions, visibility
 from exchange.services.errors import Conflict
 from exchange.services.pagination import Page, paginate
 from exchange.services.unit_of_work import unit_of_work
-from exchange.services.validation import Checker, is_timezone
+from exchange.services.validation import Checker, check_text, is_timezone
 from exchange.settings import Settings
 
 MAX_TITLE = 200
@@ -162,6 +162,11 @@ async def check_dialogue_input(data: DialogueInput) -> CheckedDialogue:
     if not 0 <= reminder <= 24 * 14:
         checker.fail("reminder_hours", _("Give a number of hours from 0 (no reminder) to 336."))
     agenda = _check_agenda(checker, data.agenda)
+    for name in ("title", "venue", "online_url", "host_city", "timezone"):
+        check_text(checker, name, getattr(data, name))
+    check_text(checker, "description", data.description, multiline=True)
+    for item in data.agenda:
+        check_text(checker, "agenda", f"{item.item}{item.speaker}")
     checker.done()
     return CheckedDialogue(
         title=title,

@@ -23,7 +23,7 @@ from exchange.services.match_requests import (
     record_event,
 )
 from exchange.services.unit_of_work import UnitOfWork, unit_of_work
-from exchange.services.validation import Checker
+from exchange.services.validation import Checker, check_text
 from exchange.settings import Settings
 
 MAX_RATING = 5
@@ -108,6 +108,7 @@ async def check_conclude(
     learned = learned.strip()
     if len(learned) > MAX_DESCRIPTION:
         checker.fail("learned", _("Use at most %(count)d characters.") % {"count": MAX_DESCRIPTION})
+    check_text(checker, "learned", learned, multiline=True)
     checker.done()
     assert side is not None
     now = datetime.now(UTC)

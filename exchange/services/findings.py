@@ -31,7 +31,7 @@ from exchange.models.dialogues import Dialogue, DialogueVisibility, Invitee, Sea
 from exchange.services import permissions, visibility
 from exchange.services.errors import Conflict, PermissionDenied, ValidationError
 from exchange.services.unit_of_work import unit_of_work
-from exchange.services.validation import Checker
+from exchange.services.validation import Checker, check_text
 
 MAX_TITLE = 200
 MAX_BODY = 20_000
@@ -120,6 +120,8 @@ async def check_record_finding(
     practices = await Practice.filter(id__in=list(data.practices))
     if len(practices) != len(set(data.practices)):
         checker.fail("practices", _("Choose practices from the library."))
+    check_text(checker, "title", title)
+    check_text(checker, "body", body, multiline=True)
     cities: list[City] = []
     if mode == Attribution.ATTRIBUTED:
         cities = await _consenting_cities(checker, dialogue, data.cities)

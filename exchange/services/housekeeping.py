@@ -12,13 +12,19 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
 
-from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, UserSession
+from exchange.models.accounts import (
+    Invitation,
+    LoginAttempt,
+    PasswordReset,
+    SignInBudget,
+    UserSession,
+)
 from exchange.services.periodic import repeat
 from exchange.settings import Settings
 
 log = logging.getLogger("exchange.housekeeping")
 
-# Longer than any window that counts these rows (throttling: 15 min, resets: 1 hour).
+# Longer than any window that counts these rows (sign-in budgets: 15 min, resets: 1 hour).
 ATTEMPT_RETENTION = timedelta(days=1)
 # Dead links are kept a while so "this link no longer works" stays true, not "unknown".
 LINK_RETENTION = timedelta(days=30)
@@ -30,6 +36,7 @@ async def purge_stale(settings: Settings, now: datetime | None = None) -> int:
     idle = timedelta(minutes=settings.session_idle_minutes)
     absolute = timedelta(hours=settings.session_absolute_hours)
     removed = await LoginAttempt.filter(created_at__lt=now - ATTEMPT_RETENTION).delete()
+    removed += await SignInBudget.filter(last_check_at__lt=now - ATTEMPT_RETENTION).delete()
     removed += await UserSession.filter(
         Q(last_seen_at__lt=now - idle) | Q(created_at__lt=now - absolute)
     ).delete()

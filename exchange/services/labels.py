@@ -17,8 +17,19 @@ from exchange import i18n
 from exchange.domain.regions import Region, is_region
 from exchange.i18n import gettext as _
 from exchange.i18n import ngettext
+from exchange.models.accounts import Role
 from exchange.models.dialogues import DialogueFormat, DialogueStatus, Seat, Vote
 from exchange.models.matching import ExchangeFormat, InvitationStatus, RequestStatus
+
+
+def role_label(role: Role | str) -> str:
+    labels = {
+        Role.OFFICIAL.value: _("City official"),
+        Role.STAFF.value: _("Network staff"),
+        Role.ADMIN.value: _("Administrator"),
+    }
+    value = role.value if isinstance(role, Role) else role
+    return labels.get(value, value)
 
 
 def format_label(value: str) -> str:

@@ -22,7 +22,7 @@ from exchange import i18n
 from exchange.i18n import gettext as _
 from exchange.i18n import ngettext
 from exchange.models.cities import PracticeStatus, Region
-from exchange.services.validation import is_timezone
+from exchange.services.validation import is_clean, is_timezone
 
 Fail = Callable[[str, str], None]
 
@@ -118,9 +118,19 @@ def is_language(code: str) -> bool:
 
 
 def _text(
-    value: Any, name: str, fail: Fail, *, required: bool, max_length: int, strip: bool = True
+    value: Any,
+    name: str,
+    fail: Fail,
+    *,
+    required: bool,
+    max_length: int,
+    strip: bool = True,
+    multiline: bool = False,
 ) -> str:
-    """Text, or "" after reporting why not (so later checks do not report it again)."""
+    """Text, or "" after reporting why not (so later checks do not report it again).
+
+    One-line text refuses every control character; multi-line text keeps line breaks and
+    tabs; neither may hold NUL (see `validation.is_clean`)."""
     if value is None:
         if required:
             fail(name, _("is required"))
@@ -133,6 +143,14 @@ def _text(
         fail(name, _("is required"))
     elif len(text) > max_length:
         fail(name, _("must be at most %(n)d characters") % {"n": max_length})
+        return ""
+    if not is_clean(text, multiline=multiline):
+        fail(
+            name,
+            _("must not contain control characters (line breaks and tabs are fine)")
+            if multiline
+            else _("must be one line, without line breaks, tabs or other control characters"),
+        )
         return ""
     return text
 
@@ -241,7 +259,9 @@ def check_city(entry: Mapping[str, Any], fail: Fail) -> CityData:
     capacity = _whole_number(
         entry.get("mentoring_capacity"), "mentoring_capacity", fail, 0, MAX_CAPACITY
     )
-    profile = _text(entry.get("profile"), "profile", fail, required=False, max_length=MAX_TEXT)
+    profile = _text(
+        entry.get("profile"), "profile", fail, required=False, max_length=MAX_TEXT, multiline=True
+    )
     return CityData(
         key=key,
         name=name,
@@ -257,7 +277,12 @@ def check_city(entry: Mapping[str, Any], fail: Fail) -> CityData:
 
 def is_web_link(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in url
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and " " not in url
+        and is_clean(url)
+    )
 
 
 def check_practice(
@@ -266,7 +291,9 @@ def check_practice(
     """A practice's values checked and normalised. The city key is checked by the caller."""
     city = _text(entry.get("city"), "city", fail, required=True, max_length=80)
     title = _text(entry.get("title"), "title", fail, required=True, max_length=200)
-    summary = _text(entry.get("summary"), "summary", fail, required=True, max_length=MAX_TEXT)
+    summary = _text(
+        entry.get("summary"), "summary", fail, required=True, max_length=MAX_TEXT, multiline=True
+    )
     challenges: list[str] = []
     raw_challenges = entry.get("challenges")
     items = _string_list(raw_challenges, "challenges", fail, len(known_challenges) or 1)
@@ -281,7 +308,9 @@ def check_practice(
             challenges.append(slug)
     this_year = datetime.now(UTC).year
     since = _whole_number(entry.get("since"), "since", fail, EARLIEST_YEAR, this_year + 1)
-    outcomes = _text(entry.get("outcomes"), "outcomes", fail, required=False, max_length=MAX_TEXT)
+    outcomes = _text(
+        entry.get("outcomes"), "outcomes", fail, required=False, max_length=MAX_TEXT, multiline=True
+    )
     links: list[str] = []
     for index, url in _string_list(entry.get("links"), "links", fail, MAX_LINKS):
         if len(url) > 500 or not is_web_link(url):

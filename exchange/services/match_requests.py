@@ -35,7 +35,7 @@ from exchange.services.errors import Conflict, NotFound, PermissionDenied
 from exchange.services.library_rules import is_language
 from exchange.services.pagination import Page, paginate
 from exchange.services.unit_of_work import unit_of_work
-from exchange.services.validation import Checker
+from exchange.services.validation import Checker, check_text, is_clean
 
 MAX_PEERS_WANTED = 10
 MAX_DESCRIPTION = 10_000
@@ -61,7 +61,8 @@ async def check_file_request(user: User, data: RequestInput) -> MatchRequest:
     """File a match request for a city: officials for their own, staff for any."""
     permissions.require(permissions.is_signed_in(user))
     checker = Checker()
-    city = await City.get_or_none(key=data.city_key.strip()) if data.city_key.strip() else None
+    key = data.city_key.strip()
+    city = await City.get_or_none(key=key) if key and is_clean(key) else None
     if city is None:
         checker.fail("city", _("Choose a city."))
     elif not permissions.can_request_match_for(user, city):
@@ -74,6 +75,7 @@ async def check_file_request(user: User, data: RequestInput) -> MatchRequest:
         checker.fail(
             "description", _("Use at most %(count)d characters.") % {"count": MAX_DESCRIPTION}
         )
+    check_text(checker, "description", description, multiline=True)
     languages = _check_languages(checker, data.languages)
     regions = _dedupe(r.strip() for r in data.regions if r.strip())
     if any(region not in Region._value2member_map_ for region in regions):
@@ -85,6 +87,7 @@ async def check_file_request(user: User, data: RequestInput) -> MatchRequest:
         checker.fail(
             "time_frame", _("Use at most %(count)d characters.") % {"count": MAX_TIME_FRAME}
         )
+    check_text(checker, "time_frame", time_frame)
     peers_wanted = _check_peers_wanted(checker, data.peers_wanted)
     checker.done()
     assert city is not None
@@ -119,7 +122,9 @@ async def _check_challenges(checker: Checker, raw: Sequence[str]) -> list[str]:
     if not slugs:
         checker.fail("challenges", _("Choose at least one challenge."))
         return []
-    known = {c.slug for c in await Challenge.filter(slug__in=slugs).only("id", "slug")}
+    # A slug with control characters names nothing and must not reach the database.
+    lookup = [slug for slug in slugs if is_clean(slug)]
+    known = {c.slug for c in await Challenge.filter(slug__in=lookup).only("id", "slug")}
     unknown = [slug for slug in slugs if slug not in known]
     if unknown:
         checker.fail(

@@ -41,6 +41,7 @@ from exchange.services.match_requests import (
 from exchange.services.pagination import Page, paginate
 from exchange.services.periodic import repeat
 from exchange.services.unit_of_work import UnitOfWork, unit_of_work
+from exchange.services.validation import control_character_message, is_clean
 from exchange.settings import Settings
 
 log = logging.getLogger("exchange.invitations")
@@ -55,7 +56,8 @@ async def check_invite_peer(
     """Invite a peer city; its officials get an email and a notice."""
     request = await visibility.access_request(user, request_id)
     permissions.require(permissions.can_manage_match_request(user, request))
-    peer = await City.get_or_none(key=city_key.strip()) if city_key.strip() else None
+    key = city_key.strip()
+    peer = await City.get_or_none(key=key) if key and is_clean(key) else None
     if peer is None:
         raise ValidationError({"city": _("Choose a city to invite.")})
     if peer.id == request.city_id:
@@ -223,6 +225,8 @@ async def check_answer(
         raise ValidationError(
             {"reason": _("Use at most %(count)d characters.") % {"count": MAX_REASON}}
         )
+    if not is_clean(reason, multiline=True):
+        raise ValidationError({"reason": control_character_message(multiline=True)})
     async with unit_of_work(settings) as uow:
         request = await locked_request(invitation.request_id)
         invitation.status = await do_answer(

@@ -1,14 +1,21 @@
 """Server-side sessions: the browser holds a random id, the database holds its hash.
 
 A row per signed-in browser means a session can be ended from the server: at sign-out,
-and for every browser of a user whose password, role or active flag changes.
+for every browser of a user whose password, role or active flag changes, and by the
+person themselves from the sessions list in their settings.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.queryset import QuerySet
+
+from exchange.domain.user_agents import describe
 from exchange.models.accounts import User, UserSession
+from exchange.services import audit, errors
+from exchange.services.audit import Event
 from exchange.services.secrets import hash_token, new_token
 from exchange.settings import Settings
 
@@ -59,3 +66,54 @@ async def end_session(raw_id: str) -> None:
 
 async def end_all_sessions(user: User) -> int:
     return await UserSession.filter(user_id=user.id).delete()
+
+
+# The user's own sessions, for the sessions list in settings.
+
+
+@dataclass(frozen=True)
+class SessionView:
+    session: UserSession
+    browser: str
+    system: str
+    current: bool
+
+
+def _live(user: User, settings: Settings, now: datetime) -> QuerySet[UserSession]:
+    return UserSession.filter(
+        user_id=user.id,
+        last_seen_at__gt=now - timedelta(minutes=settings.session_idle_minutes),
+        created_at__gt=now - timedelta(hours=settings.session_absolute_hours),
+    )
+
+
+async def list_sessions(settings: Settings, user: User, current_raw: str) -> list[SessionView]:
+    """The user's live sessions, this browser's first, then the most recently seen."""
+    current_hash = hash_token(current_raw) if current_raw else ""
+    rows = await _live(user, settings, datetime.now(UTC)).order_by("-last_seen_at", "-id")
+    views = [
+        SessionView(row, *describe(row.user_agent), current=row.id_hash == current_hash)
+        for row in rows
+    ]
+    return sorted(views, key=lambda view: not view.current)
+
+
+async def end_own_session(user: User, session_id: int, ip: str = "") -> None:
+    """End one of the user's sessions; someone else's is not found."""
+    ended = await UserSession.filter(id=session_id, user_id=user.id).delete()
+    if not ended:
+        raise errors.NotFound
+    await audit.record(Event.SESSION_ENDED, actor=user, subject=user, ip=ip, detail={"sessions": 1})
+
+
+async def end_other_sessions(user: User, current_raw: str, ip: str = "") -> int:
+    """End every session of the user but this browser's."""
+    others = UserSession.filter(user_id=user.id)
+    if current_raw:
+        others = others.exclude(id_hash=hash_token(current_raw))
+    ended = await others.delete()
+    if ended:
+        await audit.record(
+            Event.SESSION_ENDED, actor=user, subject=user, ip=ip, detail={"sessions": ended}
+        )
+    return ended

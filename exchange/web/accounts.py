@@ -5,15 +5,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from exchange import i18n
 from exchange.i18n import gettext as _
+from exchange.i18n import ngettext
 from exchange.models.accounts import Role, User
-from exchange.services import accounts, calendar_feed, errors, permissions
+from exchange.services import accounts, calendar_feed, errors, permissions, sessions
 from exchange.services.errors import ValidationError
+from exchange.settings import Settings
 from exchange.web import csrf
 from exchange.web.auth import (
     Endpoint,
@@ -26,7 +29,8 @@ from exchange.web.auth import (
     signed_in,
     staff_only,
 )
-from exchange.web.forms import read_form, text, values
+from exchange.web.errors import log
+from exchange.web.forms import path_id, read_form, text, values
 from exchange.web.options import city_options, role_label, timezone_options, weekday_options
 from exchange.web.rendering import flash, redirect, render
 
@@ -93,9 +97,20 @@ async def password_reset_request(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "accounts/reset_request.html")
     form = await read_form(request)
-    email = text(form, "email", 254)
-    await accounts.request_password_reset(request.app.state.settings, email, client_ip(request))
-    return render(request, "accounts/reset_requested.html")
+    response = render(request, "accounts/reset_requested.html")
+    # The answer goes out first and the work after it, so how long the answer takes
+    # cannot tell whether the address has an account.
+    response.background = BackgroundTask(
+        _request_reset, request.app.state.settings, text(form, "email", 254), client_ip(request)
+    )
+    return response
+
+
+async def _request_reset(settings: Settings, email: str, ip: str) -> None:
+    try:
+        await accounts.request_password_reset(settings, email, ip)
+    except Exception:  # the answer is gone: nobody else would hear of the failure
+        log.exception("A password-reset request failed")
 
 
 def explains_dead_links(kind: str) -> Callable[[Endpoint], Endpoint]:
@@ -123,6 +138,7 @@ async def password_reset_confirm(request: Request) -> Response:
     form = await read_form(request)
     try:
         await accounts.check_reset_password(
+            request.app.state.settings,
             token,
             text(form, "password", 2048),
             text(form, "password_confirm", 2048),
@@ -213,6 +229,11 @@ async def invitation_accept(request: Request) -> Response:
     return response
 
 
+def _current_session(request: Request) -> str:
+    session_id: str = request.scope.get("state", {}).get("session_id", "")
+    return session_id
+
+
 @signed_in
 async def settings_page(request: Request) -> Response:
     user = require_user(request)
@@ -225,6 +246,9 @@ async def settings_page(request: Request) -> Response:
         "work_days": list(user.work_days),
         "weekdays": weekday_options(),
         "feed_url": settings.base_url + calendar_feed.feed_path(settings, user),
+        "sessions": await sessions.list_sessions(
+            request.app.state.settings, user, _current_session(request)
+        ),
     }
     if request.method == "GET":
         return render(request, "accounts/settings.html", context)
@@ -258,6 +282,7 @@ async def settings_page(request: Request) -> Response:
     if text(form, "action") == "password":
         try:
             session_id = await accounts.check_change_password(
+                request.app.state.settings,
                 user,
                 text(form, "current_password", 2048),
                 text(form, "password", 2048),
@@ -292,6 +317,27 @@ async def settings_page(request: Request) -> Response:
     return response
 
 
+@signed_in
+async def session_end(request: Request) -> Response:
+    user = require_user(request)
+    await sessions.end_own_session(user, path_id(request, "session_id"), client_ip(request))
+    response = redirect("/settings")
+    flash(request, response, _("That session is ended: the browser is signed out."), "success")
+    return response
+
+
+@signed_in
+async def sessions_end_others(request: Request) -> Response:
+    user = require_user(request)
+    ended = await sessions.end_other_sessions(user, _current_session(request), client_ip(request))
+    response = redirect("/settings")
+    message = ngettext(
+        "%(count)d other session is ended.", "%(count)d other sessions are ended.", ended
+    ) % {"count": ended}
+    flash(request, response, message, "success")
+    return response
+
+
 routes = [
     Route("/login", login, methods=["GET", "POST"], name="login"),
     Route("/logout", logout, methods=["POST"], name="logout"),
@@ -309,4 +355,6 @@ routes = [
         "/invitations/{token}", invitation_accept, methods=["GET", "POST"], name="invitation_accept"
     ),
     Route("/settings", settings_page, methods=["GET", "POST"], name="settings"),
+    Route("/settings/sessions/{session_id:id}/end", session_end, methods=["POST"]),
+    Route("/settings/sessions/end-others", sessions_end_others, methods=["POST"]),
 ]

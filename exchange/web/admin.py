@@ -45,6 +45,8 @@ def event_labels() -> dict[str, str]:
         audit.Event.REACTIVATED: _("Reactivated"),
         audit.Event.USER_CREATED: _("Account created"),
         audit.Event.MAIL_RESENT: _("Mail queued again"),
+        audit.Event.TOKEN_CREATED: _("API token created"),
+        audit.Event.SESSION_ENDED: _("Session ended from settings"),
     }
 
 
@@ -82,6 +84,7 @@ async def user_edit(request: Request) -> Response:
     form = await read_form(request)
     try:
         await accounts.check_admin_update_user(
+            request.app.state.settings,
             admin,
             user.id,
             role=text(form, "role", 16),

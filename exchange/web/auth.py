@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from exchange import i18n
 from exchange.models.accounts import User
 from exchange.services import permissions, sessions
+from exchange.web.access_log import CREDENTIAL_PATHS
 from exchange.web.errors import wants_json
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -27,7 +28,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 # Pages whose URL carries a secret token; like every page for a signed-in user, they must
 # not be kept in a cache (or shown again with the Back button after signing out).
-PRIVATE_PATHS = ("/invitations/", "/password/reset/")
+PRIVATE_PATHS = CREDENTIAL_PATHS
 
 
 def session_cookie_name(production: bool) -> str:
@@ -35,7 +36,8 @@ def session_cookie_name(production: bool) -> str:
 
 
 class SessionMiddleware:
-    """Loads the signed-in user (if any) and picks the locale for this request."""
+    """Loads the signed-in user (if any), picks the locale for this request, and marks
+    private answers `Cache-Control: no-store`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -56,7 +58,13 @@ class SessionMiddleware:
             if user
             else i18n.negotiate_locale(request.headers.get("accept-language", ""))
         )
-        private = user is not None or scope["path"].startswith(PRIVATE_PATHS)
+        # Private: anything for a signed-in user, a page whose URL holds a token, and any
+        # answer to a request that carries credentials of its own (an API bearer token).
+        private = (
+            user is not None
+            or scope["path"].startswith(PRIVATE_PATHS)
+            or "authorization" in request.headers
+        )
 
         async def send_uncached(message: Message) -> None:
             if private and message["type"] == "http.response.start":

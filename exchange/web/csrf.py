@@ -24,11 +24,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange.i18n import gettext as _
+from exchange.web.limits import MAX_UPLOAD_BYTES
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FIELD_NAME = "csrf_token"
 HEADER_NAME = "x-csrf-token"
-MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 def cookie_name(production: bool) -> str:
@@ -115,7 +115,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > MAX_UPLOAD_BYTES:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from exchange.i18n import gettext as _
 from exchange.services.errors import ServiceError, describe
+from exchange.web.access_log import redact_path
 from exchange.web.headers import security_headers
 from exchange.web.rendering import render
 
@@ -37,6 +38,7 @@ def default_message(status: int) -> str:
         405: _("That action is not allowed here."),
         409: _("That action no longer fits the current state. Reload the page and try again."),
         413: _("The request is too large."),
+        415: _("That kind of content is not accepted here."),
         422: _("Some of what was sent is not valid."),
         429: _("Too many attempts. Please wait and try again."),
         500: _("Something went wrong on our side. We have been told and will look into it."),
@@ -54,6 +56,7 @@ STATUS_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "too_large",
+    415: "unsupported_media_type",
     422: "invalid",
     429: "too_many_requests",
     500: "server_error",
@@ -110,7 +113,8 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     """The 500 page. It runs outside the other middleware, so it adds the headers itself."""
-    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    path = redact_path(request.url.path)
+    log.exception("Unhandled error on %s %s", request.method, path, exc_info=exc)
     try:
         response = error_response(request, 500)
     except Exception:  # the template machinery itself may be what failed

@@ -5,19 +5,10 @@ from __future__ import annotations
 from babel import Locale
 
 from exchange import i18n
-from exchange.i18n import gettext as _
 from exchange.models.accounts import Role
 from exchange.services import cities
+from exchange.services.labels import role_label as role_label
 from exchange.services.validation import timezones
-
-
-def role_label(role: Role) -> str:
-    labels = {
-        Role.OFFICIAL: _("City official"),
-        Role.STAFF: _("Network staff"),
-        Role.ADMIN: _("Administrator"),
-    }
-    return labels[role]
 
 
 def role_options(roles: list[Role] | None = None) -> list[tuple[str, str]]:

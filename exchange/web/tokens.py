@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from exchange.i18n import gettext as _
+from exchange.i18n import ngettext
+from exchange.models.matching import PersonalAccessToken
 from exchange.services import errors, tokens
 from exchange.services.errors import ValidationError
-from exchange.services.pagination import page_number
-from exchange.web.auth import require_user, signed_in
-from exchange.web.forms import read_form, text
+from exchange.services.pagination import Page, page_number
+from exchange.web.auth import client_ip, require_user, signed_in
+from exchange.web.forms import read_form, text, values
 from exchange.web.rendering import flash, redirect, render
+
+
+def _context(page: Page[PersonalAccessToken]) -> dict[str, Any]:
+    return {
+        "page": page,
+        "is_expired": tokens.is_expired,
+        "lifetimes": [
+            (str(days), ngettext("%(num)d day", "%(num)d days", days) % {"num": days})
+            for days in tokens.LIFETIME_CHOICES
+        ],
+        "values": {"expires_days": str(tokens.DEFAULT_LIFETIME_DAYS)},
+    }
 
 
 @signed_in
@@ -20,20 +36,25 @@ async def token_page(request: Request) -> Response:
     user = require_user(request)
     page = await tokens.list_tokens(user, page_number(request.query_params.get("page")))
     if request.method == "GET":
-        return render(request, "matching/tokens.html", {"page": page})
+        return render(request, "matching/tokens.html", _context(page))
     form = await read_form(request)
     try:
-        created = await tokens.check_create_token(user, text(form, "name", 200))
-    except ValidationError as exc:
-        return render(
-            request,
-            "matching/tokens.html",
-            {"page": page, "errors": exc.fields, "values": {"name": text(form, "name")}},
-            status_code=400,
+        created = await tokens.check_create_token(
+            request.app.state.settings,
+            user,
+            text(form, "name", 200),
+            text(form, "password", 2048),
+            text(form, "expires_days", 16),
+            ip=client_ip(request),
         )
-    page = await tokens.list_tokens(user, 1)
+    except ValidationError as exc:
+        context = _context(page)
+        context.update(errors=exc.fields, values=values(form, "name", "expires_days"))
+        return render(request, "matching/tokens.html", context, status_code=400)
     # The raw token is shown on this response only; it is never stored or shown again.
-    return render(request, "matching/tokens.html", {"page": page, "created": created})
+    context = _context(await tokens.list_tokens(user, 1))
+    context.update(created=created)
+    return render(request, "matching/tokens.html", context)
 
 
 @signed_in

@@ -27,9 +27,10 @@ from exchange.services.errors import ServiceError, ValidationError, describe
 from exchange.services.pagination import Page
 from exchange.web.auth import current_user
 from exchange.web.errors import json_error
+from exchange.web.limits import MAX_BODY_BYTES
 
 PREFIX = "/api/v1"
-MAX_JSON_BYTES = 256 * 1024
+MAX_JSON_BYTES = MAX_BODY_BYTES
 
 ApiHandler = Callable[[Request, User], Awaitable[Response]]
 
@@ -48,7 +49,8 @@ async def api_user(request: Request) -> User:
     if header[:7].lower() == "bearer ":
         user = await tokens.user_for_token(header[7:].strip())
         if user is None:
-            raise ApiError(401, "invalid_token", _("The access token is unknown or revoked."))
+            message = _("The access token is unknown, expired or revoked.")
+            raise ApiError(401, "invalid_token", message)
         return user
     user = current_user(request)
     if user is None:
@@ -76,10 +78,15 @@ def endpoint(handler: ApiHandler) -> Callable[[Request], Awaitable[Response]]:
 
 async def read_json(request: Request) -> dict[str, Any]:
     if not request.headers.get("content-type", "").startswith("application/json"):
-        raise ApiError(400, "bad_request", _("Send a JSON body (Content-Type: application/json)."))
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            _("Send a JSON body (Content-Type: application/json)."),
+        )
+    # `BodyLimitMiddleware` stops a larger body while it streams in.
     body = await request.body()
     if len(body) > MAX_JSON_BYTES:
-        raise ApiError(400, "bad_request", _("The request is too large."))
+        raise ApiError(413, "too_large", _("The request is too large."))
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
