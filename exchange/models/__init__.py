@@ -7,6 +7,7 @@ MODEL_MODULES = (
     "exchange.models.mail",
     "exchange.models.matching",
     "exchange.models.dialogues",
+    "exchange.models.circles",
 )
 
 # A model's docstring becomes its table comment, and tortoise's SQLite migrations split
