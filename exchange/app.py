@@ -23,9 +23,12 @@ from exchange.services.peer_invitations import run_expiry
 from exchange.services.rsvp import run_reminders
 from exchange.settings import Settings, load_settings
 from exchange.web import (
+    account_deletion,
     accounts,
     admin,
     api,
+    circle_content,
+    circles,
     cities,
     dialogues,
     errors,
@@ -99,6 +102,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             *peer_invitations.routes,
             *exchanges.routes,
             *dialogues.routes,
+            *circles.routes,
+            *circle_content.routes,
+            *account_deletion.routes,
             *notices.routes,
             *tokens.routes,
             *api.routes,
