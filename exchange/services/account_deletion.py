@@ -4,8 +4,8 @@ In one transaction: the summaries of every closed check-in period the person too
 are kept as they stand (so the deletion cannot be read off a changed figure), their
 check-ins and posts are deleted, a thread they opened loses its title (or goes entirely
 when nobody else wrote in it), the places they held in circles and dialogues are given
-back, and the account goes with its sessions, tokens and notices. The audit log keeps the
-fact, with ids only.
+back (a circle's last facilitator handing over as when leaving), and the account goes
+with its sessions, tokens and notices. The audit log keeps the fact, with ids only.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from exchange.models.circles import (
 )
 from exchange.models.dialogues import Dialogue, Invitee, Seat
 from exchange.services import audit, checkins, permissions
-from exchange.services.circle_members import HOLDS_PLACE, free_place
+from exchange.services.circle_members import HOLDS_PLACE, free_place, hand_over, locked_circle
 from exchange.services.errors import Conflict, NotFound, ValidationError
 from exchange.services.rsvp import promote_waiting
 from exchange.services.secrets import verify_password
@@ -61,7 +61,7 @@ async def delete_account(settings: Settings, actor: User, user_id: int) -> None:
             raise Conflict("last_admin", _("The last administrator cannot be deleted."))
     now = datetime.now(UTC)
     async with unit_of_work(settings) as uow:
-        await _delete_circle_traces(subject, now)
+        await _delete_circle_traces(uow, subject, now)
         await _give_back_dialogue_seats(uow, subject)
         uow.audit(
             audit.Event.ACCOUNT_DELETED,
@@ -71,7 +71,7 @@ async def delete_account(settings: Settings, actor: User, user_id: int) -> None:
         await subject.delete()
 
 
-async def _delete_circle_traces(user: User, now: datetime) -> None:
+async def _delete_circle_traces(uow: UnitOfWork, user: User, now: datetime) -> None:
     circle_ids = set(
         await CircleCheckIn.filter(user_id=user.id).values_list("circle_id", flat=True)
     )
@@ -85,8 +85,9 @@ async def _delete_circle_traces(user: User, now: datetime) -> None:
             await thread.delete()
     await CirclePost.filter(author_id=user.id).delete()
     for membership in await CircleMembership.filter(user_id=user.id, state__in=HOLDS_PLACE):
-        await Circle.filter(id=membership.circle_id).select_for_update().first()
-        await free_place(membership.circle_id)
+        circle = await locked_circle(membership.circle_id)
+        await hand_over(uow, circle, membership, None)
+        await free_place(circle.id)
     await CircleMembership.filter(user_id=user.id).delete()
 
 

@@ -25,6 +25,7 @@ SUBJECTS = {
     "approved": N_("Your request to join a circle is approved"),
     "agreement": N_("A circle of yours has an updated agreement"),
     "removed": N_("You are no longer in a circle"),
+    "facilitator": N_("You are now a facilitator of a circle of yours"),
 }
 
 

@@ -247,8 +247,9 @@ async def check_join(
 
 
 async def check_leave(settings: Settings, user: User, circle_id: int) -> CircleMembership:
-    """Leave (or decline an invitation, or withdraw a request) at any time. The last
-    facilitator of a circle with other members names another one first."""
+    """Leave (or decline an invitation, or withdraw a request) at any time. When the last
+    facilitator leaves a circle that has other members, the longest-standing of them
+    takes over, so that nobody is ever kept in a circle to keep it running."""
     circle, membership = await visibility.access_circle_outline(user, circle_id)
     if membership is None:
         raise NotFound
@@ -257,18 +258,32 @@ async def check_leave(settings: Settings, user: User, circle_id: int) -> CircleM
         membership = await CircleMembership.get(id=membership.id)
         if membership.state not in visibility.OPEN_MEMBERSHIP:
             raise NotFound
-        if membership.is_facilitator and membership.state == MembershipState.ACTIVE:
-            others = await CircleMembership.filter(
-                circle_id=circle.id, state=MembershipState.ACTIVE
-            ).exclude(id=membership.id)
-            if others and not any(o.is_facilitator for o in others):
-                raise Conflict(
-                    "last_facilitator",
-                    _("You are the circle's only facilitator: name another one before leaving."),
-                )
+        await hand_over(uow, circle, membership, user)
         await _end(uow, circle, membership, MembershipState.LEFT)
         uow.audit(audit.Event.CIRCLE_LEFT, actor=user, subject=user, detail=_event(circle))
     return membership
+
+
+async def hand_over(
+    uow: UnitOfWork, circle: Circle, leaving: CircleMembership, actor: User | None
+) -> None:
+    """Before the last facilitator goes, name the longest-standing other member
+    facilitator (and tell them). Expects the circle row locked."""
+    if not leaving.is_facilitator or leaving.state != MembershipState.ACTIVE:
+        return
+    others = [m for m in await visibility.current_members(circle) if m.id != leaving.id]
+    if not others or any(m.is_facilitator for m in others):
+        return
+    successor = others[0]
+    successor.is_facilitator = True
+    await successor.save(update_fields=["is_facilitator"])
+    uow.audit(
+        audit.Event.CIRCLE_FACILITATOR_NAMED,
+        actor=actor,
+        subject=successor.user,
+        detail=_event(circle),
+    )
+    circle_mail.send(uow, successor.user, "facilitator", circle_mail.circle_path(circle))
 
 
 async def check_remove(
