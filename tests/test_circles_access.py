@@ -34,7 +34,8 @@ from exchange.services.circles import CircleInput
 from exchange.settings import Settings
 from exchange.web.auth import session_cookie_name
 
-from support import csrf_token, make_user, post_form, sign_in
+from circles_data import person
+from support import csrf_token, post_form, sign_in
 
 ROLES = (
     "anonymous",
@@ -219,16 +220,16 @@ class World:
 
 
 async def build_world(settings: Settings, kind: str) -> World:
-    staff = await make_user("sam@network.example", Role.STAFF, name="Sam Staff")
+    staff = await person("sam@network.example", Role.STAFF, name="Sam Staff")
     users = {
-        "official": await make_user("ola@oslo.example", name="Ola"),
+        "official": await person("ola@oslo.example", name="Ola"),
         "staff": staff,
-        "admin": await make_user("ada@network.example", Role.ADMIN, name="Ada"),
-        "invited": await make_user("ivy@lyon.example", name="Ivy"),
-        "member": await make_user("mo@lviv.example", name="Mo"),
-        "facilitator": await make_user("fay@nice.example", name="Fay"),
-        "removed": await make_user("rex@rome.example", name="Rex"),
-        "removed_token": await make_user("tia@turin.example", name="Tia"),
+        "admin": await person("ada@network.example", Role.ADMIN, name="Ada"),
+        "invited": await person("ivy@lyon.example", name="Ivy"),
+        "member": await person("mo@lviv.example", name="Mo"),
+        "facilitator": await person("fay@nice.example", name="Fay"),
+        "removed": await person("rex@rome.example", name="Rex"),
+        "removed_token": await person("tia@turin.example", name="Tia"),
     }
     circle = await circles.check_create_circle(
         settings,
