@@ -478,3 +478,17 @@ async def test_membership_states_after_invitation_and_decline(
         settings, people["fay"], circle.id, "ola@oslo.example"
     )
     assert again.state == MembershipState.INVITED and again.id == invited.id
+
+
+async def test_a_french_member_reads_the_circle_and_its_mail_in_french(
+    client: httpx.AsyncClient, people: dict[str, User], settings: Settings
+) -> None:
+    await User.filter(id=people["mo"].id).update(locale="fr")
+    circle = await make_circle(settings, people, "mo")
+    await circle_posts.check_start_thread(settings, people["fay"], circle.id, "Nuits", "Dures.")
+    mail = await OutboxMessage.get(to_address="mo@lviv.example", subject__contains="nouveau")
+    assert mail.subject == "Du nouveau dans un de vos cercles"
+    assert "Il y a du nouveau dans un de vos cercles." in mail.body_text
+    await sign_in(client, "mo@lviv.example")
+    page = await client.get(f"/circles/{circle.id}")
+    assert "Lancer une discussion" in page.text and "Quitter le cercle" in page.text

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -237,6 +238,34 @@ async def test_admins_see_only_the_totals(
     assert "<dd>2</dd>" in page.text and "<dd>4</dd>" in page.text  # Fay, Mo, P0, P1
     for secret in (NAME, "Second circle", PURPOSE, "Fay", "Mo"):
         assert secret not in page.text
+
+
+# The only modules that may read circle tables. A list, a search, an export, a brief or a
+# feed elsewhere cannot show a circle if it cannot read one.
+READERS_OF_CIRCLES = {
+    "services/account_deletion.py",
+    "services/checkins.py",
+    "services/circle_mail.py",
+    "services/circle_meetings.py",
+    "services/circle_members.py",
+    "services/circle_posts.py",
+    "services/circles.py",
+    "services/permissions.py",
+    "services/visibility.py",
+    "web/api/circles.py",
+    "web/circles.py",
+}
+
+
+def test_only_the_circle_modules_read_circle_tables() -> None:
+    source = Path(__file__).resolve().parent.parent / "exchange"
+    readers = {
+        str(path.relative_to(source))
+        for path in source.rglob("*.py")
+        if "exchange.models.circles" in path.read_text(encoding="utf-8")
+        and path.parts[-2] != "models"
+    }
+    assert readers == READERS_OF_CIRCLES
 
 
 SECRETS = ("Zephyrine", "Quillwort", "Brambleberry", "marmalade")
