@@ -352,6 +352,7 @@ async def circle_totals(user: User) -> CircleTotals:
     permissions.require(permissions.can_see_circle_totals(user))
     people = (
         await CircleMembership.filter(state=MembershipState.ACTIVE)
+        .order_by("user_id")
         .distinct()
         .values_list("user_id", flat=True)
     )
