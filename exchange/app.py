@@ -23,10 +23,13 @@ from exchange.services.peer_invitations import run_expiry
 from exchange.services.rsvp import run_reminders
 from exchange.settings import Settings, load_settings
 from exchange.web import (
+    account_deletion,
     accounts,
     admin,
     api,
     briefs,
+    circle_content,
+    circles,
     cities,
     dialogues,
     errors,
@@ -105,6 +108,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             *exchanges.routes,
             *dialogues.routes,
             *briefs.routes,
+            *circles.routes,
+            *circle_content.routes,
+            *account_deletion.routes,
             *notices.routes,
             *tokens.routes,
             *api.routes,

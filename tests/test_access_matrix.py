@@ -22,6 +22,10 @@ from exchange.models.mail import OutboxMessage
 from exchange.models.matching import MatchRequest, PeerExchange, PersonalAccessToken
 from exchange.services import (
     briefs,
+    circle_meetings,
+    circle_members,
+    circle_posts,
+    circles,
     dialogues,
     findings,
     match_requests,
@@ -29,6 +33,7 @@ from exchange.services import (
     rsvp,
     sessions,
 )
+from exchange.services.circles import CircleInput
 from exchange.services.dialogues import DialogueInput
 from exchange.services.match_requests import RequestInput
 from exchange.settings import Settings
@@ -76,7 +81,77 @@ API_ORGANISE = {**ORGANISE, "anonymous": 401}
 MEMBERS_READ = {**PUBLIC, "anonymous": 404}
 EDIT_BRIEF = {**dict.fromkeys(ROLES, 403), "anonymous": 303, "staff": 200, "admin": 200}
 
+# Circles: an unlisted circle with the requester as a member (not a facilitator); staff
+# created it and nobody else is in it, admin included. `test_circles_access.py` walks
+# every circle route as every kind of member too, for listed and unlisted circles.
+CIRCLE = only(("requester",))
+API_CIRCLE = {**CIRCLE, "anonymous": 401}
+CIRCLE_FACILITATORS = {**CIRCLE, "requester": 403}
+API_CIRCLE_FACILITATORS = {**CIRCLE_FACILITATORS, "anonymous": 401}
+CIRCLE_CHANGE = {**CIRCLE, "requester": 0}
+API_CIRCLE_CHANGE = {**API_CIRCLE, "requester": 0}
+CIRCLE_ROUTES: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/circles"): SIGNED_IN,
+    ("GET", "/circles/new"): STAFF,
+    ("POST", "/circles/new"): {**STAFF, "staff": 0, "admin": 0},
+    ("GET", "/circles/my-data"): SIGNED_IN,
+    ("GET", "/circles/{circle_id:id}"): CIRCLE,
+    ("POST", "/circles/{circle_id:id}/join"): CIRCLE_CHANGE,
+    ("POST", "/circles/{circle_id:id}/request"): CIRCLE_CHANGE,
+    ("POST", "/circles/{circle_id:id}/leave"): CIRCLE_CHANGE,
+    ("GET", "/circles/{circle_id:id}/members"): CIRCLE,
+    ("POST", "/circles/{circle_id:id}/invite"): CIRCLE_FACILITATORS,
+    **{
+        ("POST", f"/circles/{{circle_id:id}}/members/{{user_id:id}}/{action}"): (
+            CIRCLE_FACILITATORS
+        )
+        for action in ("approve", "decline", "remove", "facilitator")
+    },
+    ("GET", "/circles/{circle_id:id}/settings"): CIRCLE_FACILITATORS,
+    ("POST", "/circles/{circle_id:id}/settings"): CIRCLE_FACILITATORS,
+    ("GET", "/circles/{circle_id:id}/threads/new"): CIRCLE,
+    ("POST", "/circles/{circle_id:id}/threads/new"): CIRCLE_CHANGE,
+    ("GET", "/circles/{circle_id:id}/threads/{thread_id:id}"): CIRCLE,
+    ("POST", "/circles/{circle_id:id}/threads/{thread_id:id}"): CIRCLE_CHANGE,
+    # The post is the facilitator's: another member may neither edit, delete nor hide it.
+    ("GET", "/circles/{circle_id:id}/posts/{post_id:id}/edit"): CIRCLE_FACILITATORS,
+    ("POST", "/circles/{circle_id:id}/posts/{post_id:id}/edit"): CIRCLE_FACILITATORS,
+    ("POST", "/circles/{circle_id:id}/posts/{post_id:id}/delete"): CIRCLE_FACILITATORS,
+    ("POST", "/circles/{circle_id:id}/posts/{post_id:id}/hide"): CIRCLE_FACILITATORS,
+    ("GET", "/circles/{circle_id:id}/checkins"): CIRCLE,
+    ("POST", "/circles/{circle_id:id}/checkins"): CIRCLE_CHANGE,
+    ("GET", "/circles/{circle_id:id}/checkins/summary"): CIRCLE_FACILITATORS,
+    ("GET", "/circles/{circle_id:id}/meetings"): CIRCLE,
+    ("POST", "/circles/{circle_id:id}/meetings"): CIRCLE_FACILITATORS,
+    ("POST", "/circles/{circle_id:id}/meetings/{meeting_id:id}/cancel"): CIRCLE_FACILITATORS,
+    ("GET", "/admin/circles"): ADMIN,
+    ("GET", "/settings/delete-account"): SIGNED_IN,
+    ("POST", "/settings/delete-account"): {"anonymous": 303},
+    ("GET", "/api/v1/circles"): API_SIGNED_IN,
+    ("POST", "/api/v1/circles"): {
+        **dict.fromkeys(ROLES, 403),
+        "anonymous": 401,
+        "staff": 0,
+        "admin": 0,
+    },
+    ("GET", "/api/v1/circles/{circle_id:id}"): API_CIRCLE,
+    ("POST", "/api/v1/circles/{circle_id:id}/invitations"): API_CIRCLE_FACILITATORS,
+    ("POST", "/api/v1/circles/{circle_id:id}/requests"): API_CIRCLE_CHANGE,
+    ("POST", "/api/v1/circles/{circle_id:id}/requests/{user_id:id}/approve"): (
+        API_CIRCLE_FACILITATORS
+    ),
+    ("POST", "/api/v1/circles/{circle_id:id}/join"): API_CIRCLE_CHANGE,
+    ("GET", "/api/v1/circles/{circle_id:id}/members"): API_CIRCLE,
+    ("POST", "/api/v1/circles/{circle_id:id}/leave"): API_CIRCLE_CHANGE,
+    ("DELETE", "/api/v1/circles/{circle_id:id}/members/{user_id:id}"): API_CIRCLE_FACILITATORS,
+    ("POST", "/api/v1/circles/{circle_id:id}/threads"): API_CIRCLE_CHANGE,
+    ("GET", "/api/v1/circles/{circle_id:id}/threads"): API_CIRCLE,
+    ("POST", "/api/v1/circles/{circle_id:id}/checkins"): API_CIRCLE_CHANGE,
+    ("GET", "/api/v1/circles/{circle_id:id}/checkins/summary"): API_CIRCLE_FACILITATORS,
+}
+
 RULES: dict[tuple[str, str], dict[str, int]] = {
+    **CIRCLE_ROUTES,
     ("GET", "/"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/login"): {**PUBLIC, **dict.fromkeys(ROLES[1:], 303)},
@@ -349,9 +424,11 @@ async def build_world(settings: Settings) -> World:
     await sessions.start_session(admin, "192.0.2.1", "another browser")
     admin_session = await UserSession.filter(user_id=admin.id).first()
     assert admin_session is not None
+    circle_values = await build_circle(settings, catalogue.staff, catalogue.lviv)
     mail = await OutboxMessage.filter().first()
     assert mail is not None
     values = {
+        **circle_values,
         "{request_id:id}": str(request.id),
         "{dialogue_id:id}": str(dialogue.id),
         "{brief_id:id}": str(brief.id),
@@ -369,6 +446,29 @@ async def build_world(settings: Settings) -> World:
         "{token}": "not-a-real-token",
     }
     return World(users, values)
+
+
+async def build_circle(settings: Settings, staff: User, member: User) -> dict[str, str]:
+    """An unlisted circle made by staff, facilitated by someone outside the cast, with
+    `member` in it, a thread, and a meeting."""
+    fay = await make_user("fay@circle.example", name="Fay")
+    circle = await circles.check_create_circle(
+        settings, staff, CircleInput(name="Quiet harbour", facilitator=fay.email)
+    )
+    await circle_members.check_join(settings, fay, circle.id, 1)
+    await circle_members.check_invite(settings, fay, circle.id, member.email)
+    await circle_members.check_join(settings, member, circle.id, 1)
+    thread = await circle_posts.check_start_thread(settings, fay, circle.id, "Sleep", "Badly.")
+    view = await circle_posts.thread_view(fay, circle.id, thread.id)
+    meeting = await circle_meetings.check_schedule(
+        settings, fay, circle.id, "2031-05-06T15:00:00+00:00", 60
+    )
+    return {
+        "{circle_id:id}": str(circle.id),
+        "{thread_id:id}": str(thread.id),
+        "{post_id:id}": str(view.posts[0].id),
+        "{meeting_id:id}": str(meeting.id),
+    }
 
 
 def concrete(path: str, values: dict[str, str]) -> str:

@@ -8,6 +8,7 @@ MODEL_MODULES = (
     "exchange.models.matching",
     "exchange.models.dialogues",
     "exchange.models.briefs",
+    "exchange.models.circles",
 )
 
 # A model's docstring becomes its table comment, and tortoise's SQLite migrations split

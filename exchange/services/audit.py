@@ -33,6 +33,19 @@ class Event(StrEnum):
     MAIL_RESENT = "mail_resent"
     TOKEN_CREATED = "token_created"  # noqa: S105
     SESSION_ENDED = "session_ended"
+    ACCOUNT_DELETED = "account_deleted"
+    # Circles: recorded with ids only (detail {"circle": id}), never a circle's name, what
+    # was said in it or a check-in.
+    CIRCLE_CREATED = "circle_created"
+    CIRCLE_INVITED = "circle_invited"
+    CIRCLE_JOIN_REQUESTED = "circle_join_requested"
+    CIRCLE_JOIN_APPROVED = "circle_join_approved"
+    CIRCLE_JOIN_DECLINED = "circle_join_declined"
+    CIRCLE_JOINED = "circle_joined"
+    CIRCLE_AGREEMENT_ACCEPTED = "circle_agreement_accepted"
+    CIRCLE_LEFT = "circle_left"
+    CIRCLE_REMOVED = "circle_removed"
+    CIRCLE_FACILITATOR_NAMED = "circle_facilitator_named"
 
 
 async def record(

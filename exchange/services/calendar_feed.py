@@ -1,4 +1,5 @@
-"""Each user's private calendar feed: their dialogues, subscribable from any calendar.
+"""Each user's private calendar feed: their dialogues and circle meetings, subscribable
+from any calendar.
 
 The address holds a token derived from the server's secret, the user's id and a number
 the user can bump from their settings, so nothing secret is stored and a reset makes
@@ -16,7 +17,7 @@ from tortoise.expressions import F
 from exchange.domain.calendar import feed_ics
 from exchange.models.accounts import User
 from exchange.models.dialogues import Dialogue, DialogueStatus, Seat
-from exchange.services import permissions
+from exchange.services import circle_meetings, permissions
 from exchange.services.dialogue_mail import calendar_event, personal_link
 from exchange.services.errors import NotFound
 from exchange.settings import Settings
@@ -78,4 +79,6 @@ async def feed(settings: Settings, token: str, now: datetime | None = None) -> b
         organiser = await User.get_or_none(id=dialogue.organiser_id)
         cancelled = dialogue.status == DialogueStatus.CANCELLED
         events.append(calendar_event(settings, dialogue, organiser, [], link, cancelled))
+    # Circle meetings of the circles the user is in now, as bare as their invitations.
+    events += await circle_meetings.feed_events(settings, user, now - FEED_HISTORY)
     return feed_ics(events, "Exchange")

@@ -8,6 +8,7 @@ Who may *see* what (and so what is a 404) is `services/visibility.py`'s business
 from __future__ import annotations
 
 from exchange.models.accounts import Role, User
+from exchange.models.circles import Circle, CircleKind, CircleMembership, CirclePost
 from exchange.models.cities import City
 from exchange.models.matching import MatchRequest, PeerExchange, PeerInvitation
 from exchange.services.errors import PermissionDenied
@@ -140,6 +141,50 @@ def can_edit_brief(user: User | None, author_id: int | None) -> bool:
     return can_write_briefs(user) or (
         is_signed_in(user) and user is not None and user.id == author_id
     )
+
+
+# --- circles: staff create them and name the first facilitator; from then on only the
+# circle's own facilitators run it. Whether someone is a member at all (and so may see
+# anything inside) is `visibility.access_circle`'s business; these answer what a member
+# or a would-be member may do.
+
+
+def can_create_circles(user: User | None) -> bool:
+    return is_staff(user)
+
+
+def can_ask_to_join(user: User | None, circle: Circle) -> bool:
+    """Any signed-in user may ask to join a listed circle; an unlisted one is by
+    invitation only."""
+    return is_signed_in(user) and circle.kind == CircleKind.LISTED
+
+
+def can_facilitate(user: User | None, membership: CircleMembership) -> bool:
+    """Inviting, approving, removing, naming facilitators, editing the agreement and
+    support resources, scheduling meetings, reading check-in summaries."""
+    return (
+        is_signed_in(user)
+        and user is not None
+        and membership.user_id == user.id
+        and membership.is_facilitator
+    )
+
+
+def can_change_post(user: User | None, post: CirclePost) -> bool:
+    """Editing or deleting a post: its author alone (facilitators hide, never edit)."""
+    return is_signed_in(user) and user is not None and post.author_id == user.id
+
+
+def can_see_circle_totals(user: User | None) -> bool:
+    """Admins plan support from the number of circles and members, never names."""
+    return is_admin(user)
+
+
+def can_delete_account(user: User | None, subject: User) -> bool:
+    """Everyone may delete their own account; an admin may delete someone else's."""
+    if not is_signed_in(user) or user is None:
+        return False
+    return user.id == subject.id or is_admin(user)
 
 
 def can_use_api(user: User | None) -> bool:

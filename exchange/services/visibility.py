@@ -8,12 +8,13 @@ the database, never by filtering after a limit.
 
 No other module filters by status or owner to decide what someone may see. Staff
 override is a named rule per kind of object (`STAFF_SEE_*`), not a default: a kind that
-staff may not see simply has none.
+staff may not see simply has none (circles).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import Q, Subquery
@@ -21,6 +22,16 @@ from tortoise.queryset import QuerySet
 
 from exchange.models.accounts import User
 from exchange.models.briefs import Brief, BriefDialogue, BriefVisibility, Finding, Reviewer
+from exchange.models.circles import (
+    Circle,
+    CircleCheckIn,
+    CircleKind,
+    CircleMeeting,
+    CircleMembership,
+    CirclePost,
+    CircleThread,
+    MembershipState,
+)
 from exchange.models.cities import Challenge, City, Practice, PracticeStatus
 from exchange.models.dialogues import (
     Dialogue,
@@ -348,3 +359,135 @@ async def access_brief(user: User | None, brief_id: int) -> Brief:
     if brief is None or not await can_read_brief(user, brief):
         raise NotFound
     return brief
+
+
+# ------------------------------------------------------------------ circles
+# There is no staff override for circles, on purpose: what is said in a circle is for its
+# members alone, and an override, however well meant, is the one leak that would end the
+# trust circles exist for. Staff and admins who are not members see what any non-member
+# sees: the name and purpose of a listed circle, and nothing at all of an unlisted one.
+#
+# A *member* holds an active membership whose accepted agreement is the circle's current
+# version. Someone invited (or approved) but not yet agreed, or a member asked to accept a
+# new version, sees only the circle's outline and its agreement. Membership is read from
+# the database on every call, never cached, so leaving or removal ends access at once, in
+# open sessions and for API tokens alike.
+
+OPEN_MEMBERSHIP = (MembershipState.INVITED, MembershipState.REQUESTED, MembershipState.ACTIVE)
+
+
+@dataclass(frozen=True)
+class InCircle:
+    """A circle as one of its members sees it, with their own membership."""
+
+    circle: Circle
+    membership: CircleMembership
+
+    @property
+    def facilitator(self) -> bool:
+        return self.membership.is_facilitator
+
+
+def is_member(membership: CircleMembership | None, circle: Circle) -> bool:
+    return (
+        membership is not None
+        and membership.state == MembershipState.ACTIVE
+        and membership.agreement_version == circle.agreement_version
+    )
+
+
+async def circle_membership(user: User | None, circle_id: int) -> CircleMembership | None:
+    """The user's open membership (invited, requested or active) of a circle, if any."""
+    if user is None or not permissions.is_signed_in(user):
+        return None
+    return await CircleMembership.get_or_none(
+        circle_id=circle_id, user_id=user.id, state__in=OPEN_MEMBERSHIP
+    )
+
+
+async def access_circle_outline(
+    user: User | None, circle_id: int
+) -> tuple[Circle, CircleMembership | None]:
+    """The circle as someone who may know of it sees it (name, purpose, agreement), with
+    their open membership if any: a listed circle for any signed-in user, any circle for
+    those invited, asking or in it. NotFound for everyone else, staff and admins too."""
+    circle = await Circle.get_or_none(id=circle_id)
+    if circle is None or user is None or not permissions.is_signed_in(user):
+        raise NotFound
+    membership = await circle_membership(user, circle.id)
+    if membership is None and circle.kind != CircleKind.LISTED:
+        raise NotFound
+    return circle, membership
+
+
+async def access_circle(user: User | None, circle_id: int) -> InCircle:
+    """The circle for one of its members; NotFound for anyone else, whoever they are."""
+    circle = await Circle.get_or_none(id=circle_id)
+    if circle is None:
+        raise NotFound
+    membership = await circle_membership(user, circle.id)
+    if membership is None or not is_member(membership, circle):
+        raise NotFound
+    return InCircle(circle, membership)
+
+
+def visible_circles(user: User | None) -> QuerySet[Circle]:
+    """Circles the user may list: listed ones once signed in, and those they are
+    invited to, asking to join or in."""
+    if user is None or not permissions.is_signed_in(user):
+        return Circle.filter(id=0)
+    own = CircleMembership.filter(user_id=user.id, state__in=OPEN_MEMBERSHIP).values("circle_id")
+    return Circle.filter(Q(kind=CircleKind.LISTED) | Q(id__in=Subquery(own)))
+
+
+async def member_circles(user: User | None) -> list[Circle]:
+    """The circles the user is a member of now (agreement current)."""
+    if user is None or not permissions.is_signed_in(user):
+        return []
+    memberships = await CircleMembership.filter(
+        user_id=user.id, state=MembershipState.ACTIVE
+    ).select_related("circle")
+    return [m.circle for m in memberships if is_member(m, m.circle)]
+
+
+async def current_members(circle: Circle) -> list[CircleMembership]:
+    """Every member of the circle (agreement current), with their user."""
+    return list(
+        await CircleMembership.filter(
+            circle_id=circle.id,
+            state=MembershipState.ACTIVE,
+            agreement_version=circle.agreement_version,
+        )
+        .select_related("user")
+        .order_by("joined_at", "id")
+    )
+
+
+async def access_thread(member: InCircle, thread_id: int) -> CircleThread:
+    thread = await CircleThread.get_or_none(id=thread_id, circle_id=member.circle.id)
+    if thread is None:
+        raise NotFound
+    return thread
+
+
+def visible_threads(member: InCircle) -> QuerySet[CircleThread]:
+    return CircleThread.filter(circle_id=member.circle.id)
+
+
+async def access_post(member: InCircle, post_id: int) -> CirclePost:
+    post = await CirclePost.get_or_none(id=post_id, thread__circle_id=member.circle.id)
+    if post is None:
+        raise NotFound
+    return post
+
+
+async def access_meeting(member: InCircle, meeting_id: int) -> CircleMeeting:
+    meeting = await CircleMeeting.get_or_none(id=meeting_id, circle_id=member.circle.id)
+    if meeting is None:
+        raise NotFound
+    return meeting
+
+
+def own_checkins(user: User) -> QuerySet[CircleCheckIn]:
+    """A member's check-ins, notes included: theirs alone, whoever else asks."""
+    return CircleCheckIn.filter(user_id=user.id)

@@ -47,6 +47,17 @@ def event_labels() -> dict[str, str]:
         audit.Event.MAIL_RESENT: _("Mail queued again"),
         audit.Event.TOKEN_CREATED: _("API token created"),
         audit.Event.SESSION_ENDED: _("Session ended from settings"),
+        audit.Event.ACCOUNT_DELETED: _("Account deleted"),
+        audit.Event.CIRCLE_CREATED: _("Circle created"),
+        audit.Event.CIRCLE_INVITED: _("Invited to a circle"),
+        audit.Event.CIRCLE_JOIN_REQUESTED: _("Asked to join a circle"),
+        audit.Event.CIRCLE_JOIN_APPROVED: _("Request to join a circle approved"),
+        audit.Event.CIRCLE_JOIN_DECLINED: _("Request to join a circle declined"),
+        audit.Event.CIRCLE_JOINED: _("Joined a circle"),
+        audit.Event.CIRCLE_AGREEMENT_ACCEPTED: _("Circle agreement accepted"),
+        audit.Event.CIRCLE_LEFT: _("Left a circle"),
+        audit.Event.CIRCLE_REMOVED: _("Removed from a circle"),
+        audit.Event.CIRCLE_FACILITATOR_NAMED: _("Named circle facilitator"),
     }
 
 

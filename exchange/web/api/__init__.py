@@ -7,12 +7,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from exchange.web.api import briefs, dialogues, matching
+from exchange.web.api import briefs, circles, dialogues, matching
 from exchange.web.api.base import PREFIX, Endpoint
 from exchange.web.api.openapi import grouped_routes, openapi_document
 
-ENDPOINTS: tuple[Endpoint, ...] = (*matching.ENDPOINTS, *dialogues.ENDPOINTS, *briefs.ENDPOINTS)
-SCHEMAS = {**matching.SCHEMAS, **dialogues.SCHEMAS, **briefs.SCHEMAS}
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *matching.ENDPOINTS,
+    *dialogues.ENDPOINTS,
+    *briefs.ENDPOINTS,
+    *circles.ENDPOINTS,
+)
+SCHEMAS = {**matching.SCHEMAS, **dialogues.SCHEMAS, **briefs.SCHEMAS, **circles.SCHEMAS}
 
 
 async def openapi(request: Request) -> Response:
