@@ -375,19 +375,17 @@ def test_text_reasons_quote_only_words_the_practice_uses() -> None:
 
 
 def test_text_reasons_quote_no_stop_word_of_any_language() -> None:
-    # "per" is no English stop word, but an Italian and Dutch one: it says nothing.
+    # "die" is an English word, and a German stop word: quoting it would read oddly.
     support = practice(
         "Victim support desk",
         ("post-attack-recovery",),
-        summary="Victim support costs fifty euros per person and per week.",
+        summary="Fewer victims die when victim support arrives quickly.",
     )
     result = rank(
-        [requester(), city("peer-fr", support)],
-        text="Victim support: what does it cost per person?",
+        [requester(), city("peer-fr", support)], text="Victim support so fewer victims die?"
     )
     [text_reason] = reasons_of(result[0], ReasonCode.PRACTICE_TEXT)
-    assert "per" not in text_reason["words"]
-    assert "person" in text_reason["words"]
+    assert text_reason["words"] == ("victim", "support")
 
 
 def test_text_reasons_leave_out_words_most_practices_use() -> None:
