@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 from exchange import db
 from exchange.settings import Settings, SettingsError, load_settings
@@ -161,6 +162,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
     check_workers(args, settings)
     asyncio.run(_check_ready(settings))
+    warning = base_url_port_warning(settings.base_url, args.port)
+    if warning:
+        print(warning, file=sys.stderr)
     print(f"Serving Exchange on http://{args.host}:{args.port} (Ctrl+C to stop)")
     uvicorn.run(
         "exchange.asgi:app",
@@ -174,6 +178,26 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         log_config=log_config(),
     )
     return 0
+
+
+def base_url_port_warning(base_url: str, port: int) -> str:
+    """A warning when EXCHANGE_BASE_URL names a local host on another port than the one
+    served: links in emails are built from the base URL and would lead nowhere. A base
+    URL on another host is a proxy in front, and says nothing of the port behind it."""
+    parts = urlsplit(base_url)
+    if parts.hostname not in ("localhost", "127.0.0.1", "::1", "0.0.0.0"):  # noqa: S104
+        return ""
+    try:
+        named = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return ""
+    if named == port:
+        return ""
+    return (
+        f"Warning: EXCHANGE_BASE_URL is {base_url} (port {named}), but Exchange serves port "
+        f"{port}: links in emails use the base URL. Set EXCHANGE_BASE_URL=http://"
+        f"{parts.hostname}:{port} to match."
+    )
 
 
 async def ensure_migrated() -> None:

@@ -158,7 +158,7 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/login"): {"anonymous": 400},
     ("POST", "/logout"): {"anonymous": 303},
     ("GET", "/password/reset"): PUBLIC,
-    ("POST", "/password/reset"): {"anonymous": 200},
+    ("POST", "/password/reset"): {"anonymous": 400},  # an empty email is a field error
     ("GET", "/password/reset/{token}"): {"anonymous": 404, "requester": 404},
     ("POST", "/password/reset/{token}"): {"anonymous": 404},
     ("GET", "/invitations/new"): STAFF,
@@ -263,6 +263,15 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/calendar/{token}.ics"): dict.fromkeys(ROLES, 404),
     ("POST", "/exchanges/{exchange_id:id}/call"): {
         role: code for role, code in EXCHANGE_SEEN.items() if code != 200
+    },
+    ("POST", "/exchanges/{exchange_id:id}/messages"): {
+        role: code for role, code in EXCHANGE_SEEN.items() if code != 200
+    },
+    # Staff alone close an exchange early; its cities' officials see it but may not.
+    ("POST", "/exchanges/{exchange_id:id}/close"): {
+        **{role: code for role, code in EXCHANGE_SEEN.items() if code != 200},
+        "requester": 403,
+        "mentor": 403,
     },
     ("GET", "/api/v1/dialogues"): API_SIGNED_IN,
     ("POST", "/api/v1/dialogues"): {

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from exchange import cli
+
 from support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,3 +254,13 @@ def test_demo_refuses_production(tmp_path: Path) -> None:
 def test_commands_refuse_an_unmigrated_database(command: list[str], tmp_path: Path) -> None:
     result = run_cli(*command, tmp_path=tmp_path, stdin="a long enough password\n")
     assert_one_line_error(result, "run `exchange migrate`")
+
+
+def test_serve_warns_when_the_base_url_names_another_local_port() -> None:
+    warning = cli.base_url_port_warning("http://localhost:8000", 8712)
+    assert "EXCHANGE_BASE_URL is http://localhost:8000 (port 8000)" in warning
+    assert "serves port 8712" in warning and "http://localhost:8712" in warning
+    assert cli.base_url_port_warning("http://127.0.0.1:8712", 8712) == ""
+    assert cli.base_url_port_warning("http://localhost", 80) == ""
+    # A public address is a proxy in front: its port says nothing of the one behind it.
+    assert cli.base_url_port_warning("https://exchange.example.org", 8000) == ""

@@ -62,9 +62,14 @@ async def test_a_plural_finds_the_singular_and_the_other_way_round(library: None
     assert await titles("memorials") == ["Promenade memorial"]
 
 
-async def test_every_word_must_match(library: None) -> None:
-    assert await titles("attack families") == ["Promenade memorial"]
-    assert await titles("attack unicorn") == []
+async def test_any_word_matches_and_all_words_come_first(library: None) -> None:
+    page = await search_practices("attack families")
+    ranked = [hit.title.striptags() for hit in page.items]
+    assert ranked[0] == "Promenade memorial"
+    assert sorted(ranked) == ["Arena attack recovery hub", "Promenade memorial"]
+    assert await titles("attack unicorn") == ["Arena attack recovery hub", "Promenade memorial"]
+    assert await titles("unicorn bombing") == ["Marathon resilience fund"]
+    assert await titles("unicorn") == []
 
 
 async def test_drafts_never_show_in_search(library: None) -> None:

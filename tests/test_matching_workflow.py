@@ -347,16 +347,18 @@ async def test_conclusion_with_feedback_frees_capacity_and_feeds_the_ranking(
     )
     assert response.status_code == 303
     exchange = await PeerExchange.get(id=exchange.id)
-    assert exchange.status.value == "concluded" and exchange.mentee_rating == 5
-    assert (await City.get(key="manchester-gb")).capacity_used == 0
-    assert (await MatchRequest.get(id=request_id)).status == RequestStatus.CLOSED
+    assert exchange.status.value == "active" and exchange.mentee_rating == 5
+    assert (await City.get(key="manchester-gb")).capacity_used == 1
+    assert (await MatchRequest.get(id=request_id)).status == RequestStatus.MATCHED
 
-    # The other side adds its own feedback; capacity is not freed twice.
+    # The other side's feedback concludes it, frees capacity once and closes the request.
     await switch(client, catalogue.manchester)
     await post_form(client, f"/exchanges/{exchange.id}", {"rating": "4", "learned": "Ideas"})
     exchange = await PeerExchange.get(id=exchange.id)
     assert exchange.mentor_rating == 4 and exchange.mentee_rating == 5
+    assert exchange.status.value == "concluded"
     assert (await City.get(key="manchester-gb")).capacity_used == 0
+    assert (await MatchRequest.get(id=request_id)).status == RequestStatus.CLOSED
 
     best = (
         await matching.rank(
@@ -374,7 +376,13 @@ async def test_withdrawing_withdraws_pending_invitations(
 ) -> None:
     request_id = await file_request(client, catalogue.lviv, peers_wanted="2")
     await invite(client, request_id, "manchester-gb")
-    response = await post_form(client, f"/requests/{request_id}/withdraw")
+    unconfirmed = await post_form(client, f"/requests/{request_id}/withdraw")
+    assert unconfirmed.headers["location"] == f"/requests/{request_id}#end-heading"
+    assert (await MatchRequest.get(id=request_id)).status != RequestStatus.WITHDRAWN
+    page = await client.get(f"/requests/{request_id}")
+    assert "Tick the box to confirm that you withdraw the request." in page.text
+    assert 'name="confirm"' in page.text
+    response = await post_form(client, f"/requests/{request_id}/withdraw", {"confirm": "on"})
     assert response.status_code == 303
     assert (await MatchRequest.get(id=request_id)).status == RequestStatus.WITHDRAWN
     invitation = await invitation_for(request_id, "manchester-gb")
@@ -392,7 +400,7 @@ async def test_staff_dashboard_lists_waiting_requests_oldest_first(
     second = await file_request(client, catalogue.lviv)
     await MatchRequest.filter(id=first).update(created_at=datetime.now(UTC) - timedelta(days=3))
     done = await file_request(client, catalogue.lviv)
-    await post_form(client, f"/requests/{done}/withdraw")
+    await post_form(client, f"/requests/{done}/withdraw", {"confirm": "on"})
     await switch(client, catalogue.staff)
     page = await client.get("/brokering")
     assert page.status_code == 200
@@ -613,8 +621,7 @@ async def test_staff_give_feedback_only_on_behalf_of_a_city_they_name(
     # The mentor city's own official still answers for Manchester, and only for it.
     await switch(client, catalogue.manchester)
     page = await client.get(url)
-    assert "Conclude with feedback" not in page.text
-    assert '<h2 id="feedback-heading">Feedback</h2>' in page.text
+    assert "Conclude with feedback" in page.text
     assert "Waiting for feedback from Manchester." in page.text
     assert 'name="on_behalf_of"' not in page.text
     own = await post_form(client, url, {"rating": "5", "learned": "E", "on_behalf_of": "lviv-ua"})
@@ -637,7 +644,8 @@ async def test_two_submissions_for_one_side_record_one(
     assert len(conflicts) == 1 and conflicts[0].code == "feedback_given"
     stored = await PeerExchange.get(id=exchange.id)
     assert (stored.mentee_rating, stored.mentee_learned) in ((4, "First"), (2, "Second"))
-    assert (await City.get(key="manchester-gb")).capacity_used == 0
+    # One side's feedback does not conclude the exchange: the mentor's capacity stays taken.
+    assert (await City.get(key="manchester-gb")).capacity_used == 1
 
 
 async def test_inviting_ranks_before_taking_the_request_lock(

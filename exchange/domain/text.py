@@ -211,6 +211,13 @@ def _stop_word_languages() -> dict[str, tuple[str, ...]]:
     return {word: tuple(langs) for word, langs in index.items()}
 
 
+def is_stop_word(word: str) -> bool:
+    """Whether a word is a stop word in any language a text may be written in."""
+    lowered = word.casefold()
+    index = _stop_word_languages()
+    return lowered in index or fold(lowered) in index
+
+
 def guess_language(
     words: Sequence[str],
     hints: Sequence[str] = (),

@@ -37,6 +37,10 @@ class User(Model):
     # The private calendar feed's address is derived from this number; resetting the
     # address bumps it, which makes every older address stop working.
     calendar_feed_version = fields.IntField(default=0, db_default=0)
+    # Whether the cities this user's city has an exchange with see their email address,
+    # and whether a message from an exchange partner is also sent by email.
+    share_email = fields.BooleanField(default=False, db_default=False)
+    email_on_exchange_message = fields.BooleanField(default=True, db_default=True)
     is_active = fields.BooleanField(default=True)
     # Empty until the person sets a password through their invitation link.
     password_hash = fields.CharField(max_length=255, default="")

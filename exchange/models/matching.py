@@ -139,6 +139,7 @@ class PeerExchange(Model):
     status = fields.CharEnumField(
         ExchangeStatus, max_length=16, default=ExchangeStatus.ACTIVE, db_index=True
     )
+    messages: fields.ReverseRelation[ExchangeMessage]
     # Feedback from each side: a rating 1..5 and what was learned.
     mentee_rating = fields.SmallIntField(null=True)
     mentee_learned = fields.TextField(default="")
@@ -150,6 +151,31 @@ class PeerExchange(Model):
     class Meta:
         table = "peer_exchange"
         ordering = ("-created_at", "-id")
+
+
+class ExchangeMessage(Model):
+    """A message on the thread between the two cities of an exchange, in Markdown."""
+
+    id = fields.IntField(primary_key=True)
+    exchange: fields.ForeignKeyRelation[PeerExchange] = fields.ForeignKeyField(
+        "exchange.PeerExchange", related_name="messages", on_delete=fields.CASCADE
+    )
+    exchange_id: int
+    author: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "exchange.User", related_name="exchange_messages", null=True, on_delete=fields.SET_NULL
+    )
+    author_id: int | None
+    # The city the author wrote for (staff write for neither, and this stays empty).
+    city: fields.ForeignKeyNullableRelation[City] = fields.ForeignKeyField(
+        "exchange.City", related_name="exchange_messages", null=True, on_delete=fields.SET_NULL
+    )
+    city_id: int | None
+    body = fields.TextField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "exchange_message"
+        ordering = ("created_at", "id")
 
 
 class RequestEvent(Model):

@@ -476,6 +476,17 @@ async def check_update_profile(user: User, *, name: str, timezone: str, locale: 
     return user
 
 
+async def update_exchange_preferences(
+    user: User, *, share_email: bool, email_on_exchange_message: bool
+) -> User:
+    """Whether exchange partners see the user's email, and whether their messages are
+    also sent to the user by email."""
+    user.share_email = share_email
+    user.email_on_exchange_message = email_on_exchange_message
+    await user.save(update_fields=["share_email", "email_on_exchange_message", "updated_at"])
+    return user
+
+
 WEEKDAYS = "0123456"
 
 

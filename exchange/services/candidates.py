@@ -91,6 +91,16 @@ async def _cities_with_officials(city_ids: list[int]) -> set[int]:
     return {int(str(city_id)) for city_id in rows}
 
 
+async def reasons_for(request: MatchRequest, peer: City) -> list[str]:
+    """Why `peer` is proposed for the request, in words, while the ranking still lists it."""
+    try:
+        ranked = await matching.rank(query_for(request, await city_key_of(request), 50))
+    except MatchError:
+        return []
+    found = next((c for c in ranked if c.city_key == peer.key), None)
+    return matching.reason_texts(found.reasons) if found else []
+
+
 async def score_of(request: MatchRequest, peer: City) -> float | None:
     """The peer's score for the request when it is among the ranked, for the record."""
     try:

@@ -1,23 +1,32 @@
-"""Exchanges: an accepted pairing between two cities, and each side's feedback.
+"""Exchanges: an accepted pairing between two cities, its people, messages and feedback.
 
-Feedback is given once per side; the first to conclude frees the mentor's capacity.
+Feedback is given once per side. The exchange concludes when both sides have given it
+(or staff close it), and only then is the mentor's capacity freed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from exchange.i18n import gettext as _
 from exchange.i18n import gettext_noop as N_
-from exchange.models.accounts import User
+from exchange.models.accounts import Role, User
 from exchange.models.cities import City
-from exchange.models.matching import ExchangeStatus, MatchRequest, PeerExchange, RequestStatus
-from exchange.services import permissions, visibility
+from exchange.models.matching import (
+    ExchangeMessage,
+    ExchangeStatus,
+    MatchRequest,
+    PeerExchange,
+    RequestStatus,
+)
+from exchange.services import candidates, permissions, visibility
 from exchange.services.capacity import free_capacity
 from exchange.services.errors import Conflict
 from exchange.services.match_requests import (
     MAX_DESCRIPTION,
+    challenge_name_list,
     locked_request,
     officials_of,
     record_event,
@@ -27,6 +36,7 @@ from exchange.services.validation import Checker, check_text
 from exchange.settings import Settings
 
 MAX_RATING = 5
+MAX_MESSAGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,22 @@ class SideFeedback:
 
 
 @dataclass(frozen=True)
+class Participant:
+    """An official taking part for one city: the email only when they chose to share it."""
+
+    name: str
+    role: str
+    email: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class CitySide:
+    city: City
+    participants: list[Participant]
+
+
+@dataclass(frozen=True)
 class ExchangeDetail:
     exchange: PeerExchange
     # The city the user speaks for, when it has already given its feedback.
@@ -48,10 +74,22 @@ class ExchangeDetail:
     # Whether the user may still give feedback for some side.
     can_give_feedback: bool = False
     sides: list[SideFeedback] = field(default_factory=list)
+    people: list[CitySide] = field(default_factory=list)
+    messages: list[ExchangeMessage] = field(default_factory=list)
+    challenges: list[str] = field(default_factory=list)
+    # Why the mentor was proposed, as the candidates page says it (empty when the
+    # ranking no longer lists it, for example once its capacity is taken).
+    reasons: list[str] = field(default_factory=list)
+    can_close: bool = False
+
+    @property
+    def awaited(self) -> list[City]:
+        """The cities whose feedback is still awaited."""
+        return [s.city for s in self.sides if s.rating is None]
 
 
 async def exchange_detail(user: User, exchange_id: int) -> ExchangeDetail:
-    """An exchange, each side's feedback, and for whom the user may still give feedback."""
+    """An exchange, its people, messages and feedback, and what the user may still do."""
     exchange = await visibility.access_exchange(user, exchange_id)
     sides = [
         SideFeedback(
@@ -61,22 +99,48 @@ async def exchange_detail(user: User, exchange_id: int) -> ExchangeDetail:
         )
         for side in ("mentee", "mentor")
     ]
+    given_by: City | None = None
+    options: list[tuple[str, str]] = []
     if permissions.is_staff(user):
-        return ExchangeDetail(
-            exchange=exchange,
-            feedback_given_by=None,
-            on_behalf_options=[(s.city.key, s.city.name) for s in sides],
-            can_give_feedback=any(s.rating is None for s in sides),
-            sides=sides,
-        )
-    side = _own_side(user, exchange)
-    given = getattr(exchange, f"{side}_rating") is not None
+        options = [(s.city.key, s.city.name) for s in sides]
+        can_give = any(s.rating is None for s in sides)
+    else:
+        side = _own_side(user, exchange)
+        given = getattr(exchange, f"{side}_rating") is not None
+        given_by = _city_of(exchange, side) if given else None
+        can_give = not given
     return ExchangeDetail(
         exchange=exchange,
-        feedback_given_by=_city_of(exchange, side) if given else None,
-        can_give_feedback=not given,
+        feedback_given_by=given_by,
+        on_behalf_options=options,
+        can_give_feedback=can_give,
         sides=sides,
+        people=[
+            CitySide(city, await participants_of(city))
+            for city in (exchange.mentee, exchange.mentor)
+        ],
+        messages=list(
+            await ExchangeMessage.filter(exchange_id=exchange.id).select_related("author", "city")
+        ),
+        challenges=await challenge_name_list(exchange.request.challenges),
+        reasons=await candidates.reasons_for(exchange.request, exchange.mentor),
+        can_close=permissions.can_close_exchange(user, exchange),
     )
+
+
+async def participants_of(city: City) -> list[Participant]:
+    """The city's active officials as its exchange partners see them."""
+    return [
+        Participant(
+            name=u.name,
+            role=u.role.value,
+            email=u.email if u.share_email else "",
+            timezone=u.timezone,
+        )
+        for u in await User.filter(city_id=city.id, is_active=True, role=Role.OFFICIAL).order_by(
+            "name", "id"
+        )
+    ]
 
 
 async def check_conclude(
@@ -124,9 +188,14 @@ async def check_conclude(
                 "feedback_given",
                 _("%(city)s has already given feedback on this exchange.") % {"city": city.name},
             )
-        concluded = await PeerExchange.filter(id=exchange.id, status=ExchangeStatus.ACTIVE).update(
-            status=ExchangeStatus.CONCLUDED, concluded_at=now
-        )
+        # Concluded once both sides have given feedback. On PostgreSQL the row lock taken
+        # by the update above makes the other side's submission wait and then see ours.
+        concluded = await PeerExchange.filter(
+            id=exchange.id,
+            status=ExchangeStatus.ACTIVE,
+            mentee_rating__isnull=False,
+            mentor_rating__isnull=False,
+        ).update(status=ExchangeStatus.CONCLUDED, concluded_at=now)
         if concluded:
             await free_capacity(exchange.mentor.id)
         request = await locked_request(exchange.request.id)
@@ -143,6 +212,98 @@ async def check_conclude(
         uow.availability_changed()
         await _tell_about_feedback(uow, exchange, side, by_staff)
     return await PeerExchange.get(id=exchange.id).select_related("mentor", "mentee", "request")
+
+
+async def check_close(settings: Settings, user: User, exchange_id: int) -> PeerExchange:
+    """Staff close an active exchange whatever feedback is still awaited, freeing capacity."""
+    exchange = await visibility.access_exchange(user, exchange_id)
+    permissions.require(permissions.can_close_exchange(user, exchange))
+    now = datetime.now(UTC)
+    async with unit_of_work(settings) as uow:
+        closed = await PeerExchange.filter(id=exchange.id, status=ExchangeStatus.ACTIVE).update(
+            status=ExchangeStatus.CONCLUDED, concluded_at=now
+        )
+        if not closed:
+            raise Conflict("exchange_concluded", _("This exchange is already concluded."))
+        await free_capacity(exchange.mentor.id)
+        request = await locked_request(exchange.request.id)
+        await record_event(
+            request,
+            user,
+            "exchange_closed",
+            N_("%(user)s (staff) closed the exchange with %(city)s"),
+            {"user": user.name, "city": exchange.mentor.name},
+        )
+        await _close_when_done(request, now)
+        uow.availability_changed()
+        uow.notify(
+            await officials_of(exchange.mentee.id) + await officials_of(exchange.mentor.id),
+            "exchange_closed",
+            N_("Staff closed your exchange between %(mentee)s and %(mentor)s"),
+            {"mentee": exchange.mentee.name, "mentor": exchange.mentor.name},
+            f"/exchanges/{exchange.id}",
+        )
+    return await PeerExchange.get(id=exchange.id).select_related("mentor", "mentee", "request")
+
+
+async def check_post_message(
+    settings: Settings, user: User, exchange_id: int, body: str
+) -> ExchangeMessage:
+    """A message on the exchange's thread. The other city's officials get a notice, and
+    an email with a link (never the text) when they asked for one."""
+    exchange = await visibility.access_exchange(user, exchange_id)
+    permissions.require(permissions.can_write_on_exchange(user, exchange))
+    checker = Checker()
+    body = body.strip()
+    if not body:
+        checker.fail("body", _("Write a message."))
+    elif len(body) > MAX_MESSAGE:
+        checker.fail("body", _("Use at most %(count)d characters.") % {"count": MAX_MESSAGE})
+    checker.done()
+    city: City | None = None
+    if not permissions.is_staff(user):
+        city = _city_of(exchange, _own_side(user, exchange))
+    link = f"/exchanges/{exchange.id}#messages-heading"
+    async with unit_of_work(settings) as uow:
+        message = await ExchangeMessage.create(
+            exchange=exchange, author=user, city=city, body=body, created_at=datetime.now(UTC)
+        )
+        if city is None:
+            readers = await officials_of(exchange.mentee.id) + await officials_of(
+                exchange.mentor.id
+            )
+        else:
+            other = exchange.mentee if city.id == exchange.mentor.id else exchange.mentor
+            readers = await officials_of(other.id)
+        readers = [r for r in readers if r.id != user.id]
+        params = {"user": user.name, "city": city.name if city else ""}
+        subject = (
+            N_("%(user)s (staff) wrote on your exchange")
+            if city is None
+            else N_("%(user)s of %(city)s wrote on your exchange")
+        )
+        uow.notify(readers, "exchange_message", subject, params, link)
+        _email_readers(uow, readers, subject, params, link)
+    return message
+
+
+def _email_readers(
+    uow: UnitOfWork,
+    readers: Sequence[User],
+    subject: str,
+    params: dict[str, str],
+    link: str,
+) -> None:
+    for reader in readers:
+        if not reader.email_on_exchange_message:
+            continue
+        uow.email(
+            to=reader.email,
+            locale=reader.locale,
+            subject=subject,
+            template="exchange_message",
+            context={**params, "name": reader.name, "link": uow.absolute(link)},
+        )
 
 
 def _city_of(exchange: PeerExchange, side: str) -> City:

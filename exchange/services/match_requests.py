@@ -332,8 +332,17 @@ async def brokering_dashboard(
     )
 
 
-async def withdraw_request(user: User, request_id: int) -> MatchRequest:
-    """Give up before a match; pending invitations are withdrawn with it."""
+async def withdraw_request(user: User, request_id: int, confirmed: bool = True) -> MatchRequest:
+    """Give up before a match; pending invitations are withdrawn with it.
+
+    The page asks for a confirmation first (`confirmed`), since it cannot be undone.
+    """
+    if not confirmed:
+        request = await visibility.access_request(user, request_id)
+        permissions.require(permissions.can_manage_match_request(user, request))
+        checker = Checker()
+        checker.fail("confirm", _("Tick the box to confirm that you withdraw the request."))
+        checker.done()
     return await _end_request(user, request_id, RequestStatus.WITHDRAWN)
 
 

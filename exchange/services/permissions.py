@@ -102,6 +102,16 @@ def can_conclude_exchange(user: User | None, exchange: PeerExchange) -> bool:
     return is_staff(user) or in_city(user, exchange.mentor_id) or in_city(user, exchange.mentee_id)
 
 
+def can_close_exchange(user: User | None, exchange: PeerExchange) -> bool:
+    """Staff close an active exchange without waiting for both sides' feedback."""
+    return is_staff(user) and exchange.status == "active"
+
+
+def can_write_on_exchange(user: User | None, exchange: PeerExchange) -> bool:
+    """Either city's officials (and staff) write on the exchange's thread."""
+    return can_conclude_exchange(user, exchange)
+
+
 def can_ask_city_for_help(user: User | None, city: City) -> bool:
     """Starting a request with `city` preferred: staff, and officials of another city."""
     if is_staff(user):

@@ -2,7 +2,10 @@
 
 `search_practices` is the one place that knows SQLite (an FTS5 index with the porter
 stemmer, see migrations/0002_library_search.py) from PostgreSQL (an English `tsvector`
-with a GIN index). Both stem words, so "attacks" finds "attack". Matched words come back
+with a GIN index). Both stem words, so "attacks" finds "attack". A query finds what
+matches any of its words, those matching the most words first, then by the engine's
+rank: FTS5 gets the words joined by OR, PostgreSQL one `plainto_tsquery` per word
+joined by `||`, and both count the words matched. Matched words come back
 wrapped in private-use marker characters, and `highlight` turns them into `<mark>` tags
 around escaped text, so nothing a practice says can reach the page as HTML.
 """
@@ -47,7 +50,8 @@ class SearchHit:
 async def search_practices(
     query: str, *, challenge: str = "", region: str = "", page: int = 1, per_page: int = 20
 ) -> Page[SearchHit]:
-    """Published practices whose title or summary match every word of `query`, best first.
+    """Published practices whose title or summary match any word of `query`, best first
+    (the most words matched, then rank).
 
     A blank query lists every published practice that passes the filters, by title.
     """
@@ -83,6 +87,27 @@ def search_terms(query: str) -> list[str]:
     return list(dict.fromkeys(words))[:MAX_TERMS]
 
 
+def _fts_any(terms: list[str]) -> str:
+    """An FTS5 query matching any of the terms (each quoted, so it is a plain word)."""
+    return " OR ".join(f'"{term}"' for term in terms)
+
+
+def _fts_matched(table: str, row_id: str, terms: list[str]) -> tuple[str, list[Any]]:
+    """SQL counting how many of the terms a row of an FTS5 table matches."""
+    one = f"({row_id} IN (SELECT rowid FROM {table} WHERE {table} MATCH ?))"  # noqa: S608
+    return "(" + " + ".join([one] * len(terms)) + ")", [f'"{term}"' for term in terms]
+
+
+def _pg_any(terms: list[str], mark: Any) -> tuple[str, str, list[str]]:
+    """A PostgreSQL tsquery matching any term, an expression counting the terms a
+    vector matches (use with `.format(vector=...)`), and their parameters."""
+    marks = [mark() for _ in terms]
+    queries = [f"plainto_tsquery('english'::regconfig, {m})" for m in marks]
+    anyone = "(" + " || ".join(queries) + ")"
+    matched = "(" + " + ".join(f"({{vector}} @@ {q})::int" for q in queries) + ")"
+    return anyone, matched, list(terms)
+
+
 def _filters(challenge: str, region: str, mark: Any) -> tuple[str, list[Any]]:
     """SQL conditions (on `p` and `c`) for the filters, with their parameters."""
     clauses: list[str] = []
@@ -107,7 +132,8 @@ def _sqlite_sql(query: str, challenge: str, region: str) -> Statements | None:
     terms = search_terms(query)
     if not terms:
         return None
-    match = " ".join(f'"{term}"' for term in terms)
+    match = _fts_any(terms)
+    matched, matched_params = _fts_matched("practice_search", "p.id", terms)
 
     def mark() -> str:
         return "?"
@@ -124,9 +150,10 @@ def _sqlite_sql(query: str, challenge: str, region: str) -> Statements | None:
         "SELECT p.id AS id, c.key AS city_key, c.name AS city_name,"
         f" highlight(practice_search, 0, '{START}', '{STOP}') AS title,"
         f" snippet(practice_search, 1, '{START}', '{STOP}', '…', {SNIPPET_WORDS}) AS snippet"
-        f"{base} ORDER BY bm25(practice_search, 4.0, 1.0), p.id LIMIT ? OFFSET ?"
+        f"{base} ORDER BY {matched} DESC, bm25(practice_search, 4.0, 1.0), p.id"
+        " LIMIT ? OFFSET ?"
     )
-    return f"SELECT count(*) AS total{base}", params, select, params
+    return f"SELECT count(*) AS total{base}", params, select, [*params, *matched_params]
 
 
 def _postgres_sql(query: str, challenge: str, region: str) -> Statements | None:
@@ -138,25 +165,25 @@ def _postgres_sql(query: str, challenge: str, region: str) -> Statements | None:
     def mark() -> str:
         return f"${next(counter)}"
 
-    query_mark = mark()
+    tsquery, matched, term_params = _pg_any(terms, mark)
     visible, visible_params = visibility.public_practice_sql("p", mark)
     where, params = _filters(challenge, region, mark)
     options = (
         f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS}, MinWords=12, "
         'MaxFragments=2, FragmentDelimiter=" … "'
     )
-    tsquery = f"plainto_tsquery('english'::regconfig, {query_mark})"
     base = (
         " FROM practice p JOIN city c ON c.id = p.city_id"
         f" WHERE {PG_VECTOR} @@ {tsquery} AND {visible}{where}"
     )
-    params = [" ".join(terms), *visible_params, *params]
+    params = [*term_params, *visible_params, *params]
     title_mark, options_mark, limit_mark, offset_mark = mark(), mark(), mark(), mark()
     select = (
         "SELECT p.id AS id, c.key AS city_key, c.name AS city_name,"
         f" ts_headline('english'::regconfig, p.title, {tsquery}, {title_mark}) AS title,"
         f" ts_headline('english'::regconfig, p.summary, {tsquery}, {options_mark}) AS snippet"
-        f"{base} ORDER BY ts_rank({PG_VECTOR}, {tsquery}) DESC, p.id"
+        f"{base} ORDER BY {matched.format(vector=PG_VECTOR)} DESC,"
+        f" ts_rank({PG_VECTOR}, {tsquery}) DESC, p.id"
         f" LIMIT {limit_mark} OFFSET {offset_mark}"
     )
     title_options = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
@@ -242,31 +269,33 @@ async def search_briefs(
             " FROM brief_search JOIN brief b ON b.id = brief_search.rowid"
             f" WHERE brief_search MATCH ? AND {visible}"
         )
-        params = [" ".join(f'"{t}"' for t in terms), *params]
+        params = [_fts_any(terms), *params]
+        matched, matched_params = _fts_matched("brief_search", "b.id", terms)
         select = (
             "SELECT b.id AS id,"
             f" highlight(brief_search, 0, '{START}', '{STOP}') AS title,"
             f" snippet(brief_search, 1, '{START}', '{STOP}', '…', {SNIPPET_WORDS}) AS snippet"
-            f"{base} ORDER BY bm25(brief_search, 4.0, 1.0), b.id LIMIT ? OFFSET ?"
+            f"{base} ORDER BY {matched} DESC, bm25(brief_search, 4.0, 1.0), b.id"
+            " LIMIT ? OFFSET ?"
         )
-        select_params = list(params)
+        select_params = [*params, *matched_params]
     else:
         counter = iter(range(1, 1000))
 
         def mark() -> str:
             return f"${next(counter)}"
 
-        query_mark = mark()
-        tsquery = f"plainto_tsquery('english'::regconfig, {query_mark})"
+        tsquery, matched, term_params = _pg_any(terms, mark)
         visible, visible_params = visibility.visible_brief_sql(user, "b", mark)
         base = f" FROM brief b WHERE {BRIEF_VECTOR} @@ {tsquery} AND {visible}"
-        params = [" ".join(terms), *visible_params]
+        params = [*term_params, *visible_params]
         title_mark, options_mark, limit_mark, offset_mark = mark(), mark(), mark(), mark()
         select = (
             "SELECT b.id AS id,"
             f" ts_headline('english'::regconfig, b.search_title, {tsquery}, {title_mark}) AS title,"
             f" ts_headline('english'::regconfig, b.search_text, {tsquery}, {options_mark})"
-            f" AS snippet{base} ORDER BY ts_rank({BRIEF_VECTOR}, {tsquery}) DESC, b.id"
+            f" AS snippet{base} ORDER BY {matched.format(vector=BRIEF_VECTOR)} DESC,"
+            f" ts_rank({BRIEF_VECTOR}, {tsquery}) DESC, b.id"
             f" LIMIT {limit_mark} OFFSET {offset_mark}"
         )
         options = (

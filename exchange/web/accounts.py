@@ -97,11 +97,15 @@ async def password_reset_request(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "accounts/reset_request.html")
     form = await read_form(request)
+    email = text(form, "email", 254)
+    if not email.strip():
+        errors = {"email": _("Enter the email address of your account.")}
+        return render(request, "accounts/reset_request.html", {"errors": errors}, status_code=400)
     response = render(request, "accounts/reset_requested.html")
     # The answer goes out first and the work after it, so how long the answer takes
     # cannot tell whether the address has an account.
     response.background = BackgroundTask(
-        _request_reset, request.app.state.settings, text(form, "email", 254), client_ip(request)
+        _request_reset, request.app.state.settings, email, client_ip(request)
     )
     return response
 
@@ -262,6 +266,15 @@ async def settings_page(request: Request) -> Response:
             _("Your calendar has a new address; the old one no longer works."),
             "success",
         )
+        return response
+    if text(form, "action") == "exchanges":
+        await accounts.update_exchange_preferences(
+            user,
+            share_email=text(form, "share_email", 8) == "on",
+            email_on_exchange_message=text(form, "email_on_exchange_message", 8) == "on",
+        )
+        response = redirect("/settings#exchanges-heading")
+        flash(request, response, _("Your exchange preferences are saved."), "success")
         return response
     if text(form, "action") == "hours":
         days = [v for v in form.getlist("work_days") if isinstance(v, str)]

@@ -3,6 +3,7 @@ inviting a peer, withdrawing or closing, and the staff's brokering dashboard."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -156,7 +157,19 @@ async def request_invite(request: Request) -> Response:
 
 @signed_in
 async def request_withdraw(request: Request) -> Response:
-    return await _end(request, match_requests.withdraw_request, _("The request is withdrawn."))
+    """Withdrawing cannot be undone: the form's confirm box must be ticked."""
+    form = await read_form(request)
+    confirmed = text(form, "confirm", 8) == "on"
+    try:
+        return await _end(
+            request,
+            functools.partial(match_requests.withdraw_request, confirmed=confirmed),
+            _("The request is withdrawn."),
+        )
+    except ValidationError as exc:
+        response = redirect(f"/requests/{path_id(request, 'request_id')}#end-heading")
+        flash(request, response, "; ".join(exc.fields.values()), "error")
+        return response
 
 
 @signed_in

@@ -42,6 +42,8 @@ async def invitation_show(request: Request) -> Response:
         return render(request, "matching/invitation.html", context)
     form = await read_form(request)
     answer = text(form, "answer", 16)
+    # What was chosen and typed stays in the form when it comes back with an error.
+    context["values"] = {"answer": answer, "reason": text(form, "reason", 4000)}
     if answer not in ("accept", "decline"):
         context["errors"] = {"answer": _("Choose accept or decline.")}
         return render(request, "matching/invitation.html", context, status_code=400)

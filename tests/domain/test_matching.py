@@ -374,6 +374,39 @@ def test_text_reasons_quote_only_words_the_practice_uses() -> None:
     )
 
 
+def test_text_reasons_quote_no_stop_word_of_any_language() -> None:
+    # "die" is an English word, and a German stop word: quoting it would read oddly.
+    support = practice(
+        "Victim support desk",
+        ("post-attack-recovery",),
+        summary="Fewer victims die when victim support arrives quickly.",
+    )
+    result = rank(
+        [requester(), city("peer-fr", support)], text="Victim support so fewer victims die?"
+    )
+    [text_reason] = reasons_of(result[0], ReasonCode.PRACTICE_TEXT)
+    assert text_reason["words"] == ("victim", "support")
+
+
+def test_text_reasons_leave_out_words_most_practices_use() -> None:
+    peers = [
+        city(
+            f"peer{n}-fr",
+            practice(
+                f"Municipal programme {n}",
+                ("post-attack-recovery",),
+                summary="A municipal programme for residents."
+                + (" Sports volunteers." if n == 1 else ""),
+            ),
+        )
+        for n in range(6)
+    ]
+    result = rank([requester(), *peers], text="Municipal sports volunteers")
+    [text_reason] = reasons_of(result[0], ReasonCode.PRACTICE_TEXT)
+    assert "sports" in text_reason["words"] and "volunteers" in text_reason["words"]
+    assert "municipal" not in text_reason["words"]
+
+
 def test_a_theme_already_named_for_the_practice_is_not_repeated() -> None:
     attack = practice(
         "Helping families after the terror attack",

@@ -318,10 +318,26 @@ class MatchIndex:
         """The challenge of a concept term (as `query_terms` spells it)."""
         return self._concepts[int(term.removeprefix(CONCEPT_PREFIX))].slug
 
+    def is_common(self, variants: Sequence[str]) -> bool:
+        """Whether a term is found in most practices (more than half): too common to say
+        anything about why one city fits. A handful of practices says nothing of what is
+        common, so under `_MIN_DOCS_FOR_COMMON` no term is."""
+        postings = self._postings
+        n_docs = int(self._doc_start[-1])
+        if postings is None or n_docs < _MIN_DOCS_FOR_COMMON:
+            return False
+        ids = [postings.vocabulary[v] for v in variants if v in postings.vocabulary]
+        return any(
+            int(postings.offsets[t + 1]) - int(postings.offsets[t]) > n_docs / 2 for t in ids
+        )
+
     def doc_terms(self, doc: int, practice: PracticeDoc) -> set[str]:
         """Re-derive a practice's terms; only done for the few candidates shown."""
         text = practice_text(practice, 1)
         return set(text_features(text, self._matcher, language=self.doc_language(doc)).terms)
+
+
+_MIN_DOCS_FOR_COMMON = 5
 
 
 def _check_unique_keys(cities: Sequence[PeerCity]) -> None:

@@ -19,6 +19,7 @@ from exchange.domain.matching.model import (
     ReasonCode,
     ReasonValue,
 )
+from exchange.domain.text import is_stop_word
 
 if TYPE_CHECKING:
     from exchange.domain.matching.index import MatchIndex
@@ -170,7 +171,17 @@ class Explainer:
         practice = self._practice(best)
         practice_terms = self.index.doc_terms(best, practice)
         found = [t for t in self.terms if practice_terms.intersection(t.variants)]
-        words = list(dict.fromkeys(t.surface for t in found if not is_concept(t)))
+        # Quote only words that say something: no stop word of any language, and no word
+        # most practices use.
+        words = list(
+            dict.fromkeys(
+                t.surface
+                for t in found
+                if not is_concept(t)
+                and not is_stop_word(t.surface)
+                and not self.index.is_common(t.variants)
+            )
+        )
         slugs = dict.fromkeys(
             self.index.concept_slug(t.variants[0]) for t in found if is_concept(t)
         )
