@@ -256,14 +256,14 @@ def read_password(from_stdin: bool) -> str:
 
 
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
-    from exchange.services import accounts
+    from exchange.services import user_admin
     from exchange.services.errors import ValidationError
 
     password = read_password(args.password_stdin)
 
     async def create(settings: Settings) -> list[str]:
         try:
-            user = await accounts.create_user(
+            user = await user_admin.create_user(
                 email=args.email,
                 name=args.name,
                 role=args.role,

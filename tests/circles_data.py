@@ -20,6 +20,9 @@ from exchange.settings import Settings
 
 from support import PASSWORD
 
+# Tokens made for tests tell their owner by email, as every new token does.
+TOKEN_SETTINGS = Settings(base_url="http://exchange.test")
+
 NAME = "Harbour of the Zephyrine"
 PURPOSE = "Mayors who lived through an attack on their city"
 
@@ -65,7 +68,7 @@ async def api_client(client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClie
 
 
 async def bearer(user: User) -> dict[str, str]:
-    created = await tokens.issue_token(user.email, "tests", 30)
+    created = await tokens.issue_token(TOKEN_SETTINGS, user.email, "tests", 30)
     return {"Authorization": f"Bearer {created.raw}"}
 
 

@@ -182,8 +182,10 @@ async def test_a_new_agreement_version_asks_every_member_again(
     shown = (await script.get(url, headers=mo)).json()
     assert shown["your_state"] == "agreement_changed"
     assert shown["agreement"] == {"version": 2, "text": new_text}
-    told = await OutboxMessage.filter(to_address="mo@lviv.example").order_by("-id").first()
-    assert told is not None and told.subject == "A circle of yours has an updated agreement"
+    subjects = await OutboxMessage.filter(to_address="mo@lviv.example").values_list(
+        "subject", flat=True
+    )
+    assert "A circle of yours has an updated agreement" in subjects
     old = await script.post(url + "/join", json={"agreement_version": 1}, headers=mo)
     assert error_code(old) == "agreement_changed"
     await script.post(url + "/join", json={"agreement_version": 2}, headers=mo)

@@ -37,6 +37,9 @@ from exchange.web.auth import session_cookie_name
 from circles_data import person
 from support import csrf_token, post_form, sign_in
 
+# Tokens made for tests tell their owner by email, as every new token does.
+TOKEN_SETTINGS = Settings(base_url="http://exchange.test")
+
 ROLES = (
     "anonymous",
     "official",
@@ -248,7 +251,9 @@ async def build_world(settings: Settings, kind: str) -> World:
         if role != "invited":
             await circle_members.check_join(settings, users[role], circle.id, 1)
     await circle_members.check_remove(settings, fay, circle.id, users["removed"].id)
-    token = (await tokens.issue_token(users["removed_token"].email, "before removal", 30)).raw
+    token = (
+        await tokens.issue_token(TOKEN_SETTINGS, users["removed_token"].email, "before removal", 30)
+    ).raw
     session = await sessions.start_session(users["removed_token"])
     await circle_members.check_remove(settings, fay, circle.id, users["removed_token"].id)
     thread = await circle_posts.check_start_thread(

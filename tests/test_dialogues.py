@@ -82,7 +82,8 @@ def only_event(mail: EmailMessage) -> tuple[icalendar.Calendar, icalendar.Event]
 async def deliver(settings: Settings, mailbox: SMTPServer) -> list[EmailMessage]:
     mailbox.box.clear()
     await outbox.send_due(settings, "tests")
-    return list(mailbox.box.messages)
+    # Making the tests' API tokens tells their owners too: not what these tests read.
+    return [m for m in mailbox.box.messages if "API token" not in m["Subject"]]
 
 
 async def create_by_api(

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from exchange.models.accounts import Role, User
-from exchange.services import accounts, outbox
+from exchange.services import accounts, outbox, user_admin
 from exchange.services.errors import ValidationError
 from exchange.settings import Settings
 
@@ -71,7 +71,7 @@ async def test_the_persons_own_name_and_address_count_as_guessable(
 
 async def test_the_command_line_refuses_a_guessable_first_password(clean_db: str) -> None:
     with pytest.raises(ValidationError) as refused:
-        await accounts.create_user(
+        await user_admin.create_user(
             email="ada@example.org", name="Ada", role=Role.ADMIN.value, password="password1234"
         )
     assert refused.value.fields["password"].startswith(TOO_EASY)

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Role
 from exchange.models.mail import MailStatus
-from exchange.services import accounts, audit, outbox
+from exchange.services import audit, outbox, user_admin
 from exchange.services.errors import ValidationError
 from exchange.services.pagination import page_number
 from exchange.web import IdConvertor
@@ -73,7 +73,7 @@ def mail_status_labels() -> dict[str, str]:
 @admin_only
 async def users(request: Request) -> Response:
     query = request.query_params.get("q", "")
-    page = await accounts.list_users(
+    page = await user_admin.list_users(
         require_user(request), page_number(request.query_params.get("page")), query
     )
     labels = {role.value: role_label(role) for role in Role}
@@ -84,7 +84,7 @@ async def users(request: Request) -> Response:
 async def user_edit(request: Request) -> Response:
     admin = require_user(request)
     user_id: int = request.path_params["user_id"]
-    user = await accounts.user_for_admin(admin, user_id)
+    user = await user_admin.user_for_admin(admin, user_id)
     context: dict[str, object] = {
         "subject": user,
         "role_options": role_options(),
@@ -94,7 +94,7 @@ async def user_edit(request: Request) -> Response:
         return render(request, "admin/user_edit.html", context)
     form = await read_form(request)
     try:
-        await accounts.check_admin_update_user(
+        await user_admin.check_admin_update_user(
             request.app.state.settings,
             admin,
             user.id,
