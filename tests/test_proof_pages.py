@@ -306,6 +306,7 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
         " resultTypes: ['violations']})",
         AXE_TAGS,
     )
+    assert result["passes"], "axe-core ran no rule"
     return [
         {
             "rule": v["id"],
