@@ -10,7 +10,7 @@ LOCALES := en fr
 run: $(VENV)/.run-deps translations
 	$(BIN)/exchange demo
 
-test: $(VENV)/.test-deps translations
+test: $(VENV)/.test-deps translations tests/js/node_modules/.installed
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-deps
@@ -30,6 +30,12 @@ $(VENV)/.test-deps: pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.run-deps
 
+# The page checkers the suite runs (axe-core in the browser, the Nu HTML checker), exactly
+# as pinned in tests/js/package-lock.json.
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Compile the message catalogues (the .mo files are build output, not kept in git).
 translations: $(foreach l,$(LOCALES),exchange/locale/$(l)/LC_MESSAGES/messages.mo)
 
@@ -47,4 +53,4 @@ migrations: $(VENV)/.test-deps
 	PYTHONPATH=. $(BIN)/tortoise makemigrations
 
 clean:
-	rm -rf $(VENV) var build dist *.egg-info exchange/locale/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) var build dist tests/js/node_modules tests/artifacts *.egg-info exchange/locale/*/LC_MESSAGES/*.mo

@@ -93,8 +93,9 @@ async def create_brief(request: Request, user: User) -> Response:
     )
     body = await read_body(request, known)
     ids = body.data.get("findings", [])
+    # Ids as the `id` path convertor takes them: a larger number is no finding, not an error.
     if not isinstance(ids, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in ids
+        isinstance(i, int) and not isinstance(i, bool) and 0 < i < 10**9 for i in ids
     ):
         body.fields["findings"] = _("Give a list of finding ids.")
         ids = []
