@@ -53,7 +53,7 @@ async def running(clean_db: str, settings: Settings) -> AsyncIterator[Running]:
     world = await build_world(settings)
     headers = {}
     for role in ("requester", "staff"):
-        created = await tokens.issue_token(world.users[role].email, "contract", 30)
+        created = await tokens.issue_token(settings, world.users[role].email, "contract", 30)
         headers[role] = {"Authorization": f"Bearer {created.raw}"}
     app = create_app(settings, manage_db=False)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
