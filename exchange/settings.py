@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite://var/exchange.sqlite3"
 ENVIRONMENTS = ("development", "production")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -38,6 +39,17 @@ class Settings:
     var_dir: Path = Path("var")
     # A peer invitation not answered within this many days expires.
     invitation_expiry_days: int = 14
+    # How long one database statement may run: for a web request, and for background
+    # work (import, export, `exchange worker`). 0 means no limit.
+    statement_timeout_ms: int = 5000
+    background_statement_timeout_ms: int = 60000
+    # Expensive requests (search, matching, exports) each worker runs at once, per kind;
+    # beyond it the app answers 503 at once.
+    expensive_concurrency: int = 4
+    # A sender's claim on a message lasts this long unless renewed; a dead sender's
+    # message returns to the queue once it lapses.
+    mail_lease_seconds: int = 60
+    log_format: str = "text"
 
     @property
     def is_production(self) -> bool:
@@ -86,6 +98,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_idle_minutes=_int(env, "EXCHANGE_SESSION_IDLE_MINUTES", 30),
         var_dir=var_dir,
         invitation_expiry_days=_positive(env, "EXCHANGE_INVITATION_EXPIRY_DAYS", 14),
+        statement_timeout_ms=_int(env, "EXCHANGE_STATEMENT_TIMEOUT_MS", 5000),
+        background_statement_timeout_ms=_int(
+            env, "EXCHANGE_BACKGROUND_STATEMENT_TIMEOUT_MS", 60000
+        ),
+        expensive_concurrency=_positive(env, "EXCHANGE_EXPENSIVE_CONCURRENCY", 4),
+        mail_lease_seconds=_at_least(env, "EXCHANGE_MAIL_LEASE_SECONDS", 60, 2),
+        log_format=_choice(env, "EXCHANGE_LOG_FORMAT", "text", LOG_FORMATS),
     )
 
 
@@ -126,6 +145,20 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value < 1:
         raise SettingsError(f"{name} must be at least 1")
+    return value
+
+
+def _at_least(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    value = _int(env, name, default)
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
 
 
