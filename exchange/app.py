@@ -15,7 +15,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from tortoise.exceptions import ValidationError
 
-from exchange import db
+from exchange import db, metrics
 from exchange.resources import resource_path
 from exchange.services import housekeeping, outbox
 from exchange.services.errors import ServiceError
@@ -39,6 +39,7 @@ from exchange.web import (
 )
 from exchange.web.auth import SessionMiddleware
 from exchange.web.csrf import CSRFMiddleware
+from exchange.web.guard import RequestGuardMiddleware, make_limiters
 from exchange.web.headers import SecurityHeadersMiddleware
 from exchange.web.notices import NoticeCountMiddleware
 
@@ -50,7 +51,7 @@ async def _unfit_value(request: Request, exc: Exception) -> Response:
 
     Services validate what they store; this is the net under lookups by a typed-in value.
     """
-    errors.log.warning("Unfit value on %s %s: %s", request.method, request.url.path, exc)
+    errors.log.warning("Unfit value on %s %s: %s", request.method, errors.route_name(request), exc)
     return errors.error_response(request, 400)
 
 
@@ -61,7 +62,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_db:
-            await db.init_db(settings.database_url)
+            # The web process's own statements (its background chores included) get
+            # the request limit; longer reads ask for the background one.
+            await db.init_db(
+                settings.database_url,
+                statement_limit_ms=settings.statement_timeout_ms,
+                background_limit_ms=settings.background_statement_timeout_ms,
+            )
         stop = asyncio.Event()
         sender = (
             asyncio.create_task(outbox.run_sender(settings, stop))
@@ -87,6 +94,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             await asyncio.gather(*chores)
             if manage_db:
                 await db.close_db()
+            metrics.worker_stopped()
 
     app = Starlette(
         routes=[
@@ -106,6 +114,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
+            # A request id, the statement limit, cancellation, metrics and the access log.
+            Middleware(RequestGuardMiddleware, settings=settings),
             # The session first, so even a refused form shows the person as signed in.
             Middleware(SessionMiddleware),
             Middleware(CSRFMiddleware, production=settings.is_production),
@@ -114,10 +124,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         exception_handlers={
             HTTPException: errors.http_exception,
             ServiceError: errors.service_error,
+            db.StatementTimeout: errors.statement_timeout,
             ValidationError: _unfit_value,
             500: errors.server_error,
         },
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Per worker: how many expensive requests of each kind may run at once.
+    app.state.limiters = make_limiters(settings.expensive_concurrency)
     return app

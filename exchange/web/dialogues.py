@@ -31,6 +31,7 @@ from exchange.settings import Settings
 from exchange.templating import format_local_datetime
 from exchange.web.auth import current_user, require_user, signed_in, staff_only
 from exchange.web.forms import path_id, read_form, text
+from exchange.web.guard import expensive
 from exchange.web.options import timezone_options
 from exchange.web.rendering import flash, redirect, render
 
@@ -263,6 +264,7 @@ async def invitation_link(request: Request) -> Response:
     return render(request, "dialogues/invitation.html", {**context, **_labels()})
 
 
+@expensive("export")
 async def calendar_feed_ics(request: Request) -> Response:
     settings = request.app.state.settings
     body = await calendar_feed.feed(settings, request.path_params["token"])

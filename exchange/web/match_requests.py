@@ -24,6 +24,7 @@ from exchange.services.match_requests import RequestFormOptions, RequestInput
 from exchange.services.pagination import page_number
 from exchange.web.auth import require_user, signed_in, staff_only
 from exchange.web.forms import path_id, read_form, text
+from exchange.web.guard import expensive
 from exchange.web.labels import matching_labels
 from exchange.web.rendering import flash, redirect, render
 
@@ -104,6 +105,7 @@ async def request_new(request: Request) -> Response:
 
 
 @signed_in
+@expensive("matching")
 async def request_show(request: Request) -> Response:
     user = require_user(request)
     detail = await match_requests.request_detail(user, path_id(request, "request_id"))
