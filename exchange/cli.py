@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
+import os
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn
 
-from exchange import db
+from exchange import db, logs, metrics
 from exchange.settings import Settings, SettingsError, load_settings
 
 
@@ -26,11 +27,9 @@ class CommandError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    # Tortoise reports every connect and shutdown at INFO, which buries our own messages.
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
     try:
         settings = load_settings()
+        logs.configure(settings.log_format)
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
     except (CommandError, SettingsError) as exc:
@@ -112,10 +111,19 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def connect(settings: Settings) -> None:
-    """Connect and make one round-trip, turning any failure into one clear line."""
+async def connect(settings: Settings, statement_limit_ms: int | None = None) -> None:
+    """Connect and make one round-trip, turning any failure into one clear line.
+
+    Commands are background work: each statement may run the background limit (or
+    `statement_limit_ms`; 0 for none).
+    """
+    background = settings.background_statement_timeout_ms
     try:
-        await db.init_db(settings.database_url)
+        await db.init_db(
+            settings.database_url,
+            statement_limit_ms=background if statement_limit_ms is None else statement_limit_ms,
+            background_limit_ms=background,
+        )
         await db.ping()
     except Exception as exc:
         await db.close_db()
@@ -128,7 +136,8 @@ def describe(exc: BaseException) -> str:
 
 
 async def migrate(settings: Settings) -> list[str]:
-    await connect(settings)
+    # Migrations may rebuild indexes on large tables: no statement limit.
+    await connect(settings, statement_limit_ms=0)
     try:
         return await db.apply_migrations()
     finally:
@@ -159,6 +168,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
     check_workers(args, settings)
     asyncio.run(_check_ready(settings))
+    if args.workers > 1:
+        share_metrics_between_workers()
     print(f"Serving Exchange on http://{args.host}:{args.port} (Ctrl+C to stop)")
     uvicorn.run(
         "exchange.asgi:app",
@@ -168,8 +179,18 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=settings.is_production,
         timeout_graceful_shutdown=10,
         log_level="info",
+        log_config=logs.logging_config(settings.log_format),
+        # Our own access log (web/guard.py) names routes, never paths holding tokens.
+        access_log=False,
     )
     return 0
+
+
+def share_metrics_between_workers() -> None:
+    """Give the workers a fresh folder for their metrics, so that whichever answers
+    `/metrics` reports them all (an operator's own PROMETHEUS_MULTIPROC_DIR is kept)."""
+    if not metrics.multiprocess_dir():
+        os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="exchange-metrics-")
 
 
 async def ensure_migrated() -> None:

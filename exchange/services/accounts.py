@@ -14,6 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
+from exchange import metrics
 from exchange.i18n import SUPPORTED_LOCALES, gettext_noop
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, Role, User
@@ -91,6 +92,7 @@ async def check_sign_in(
     now = now or datetime.now(UTC)
     email = normalise_email(email)
     if await is_throttled(email, ip, now):
+        metrics.LOGINS_THROTTLED.inc()
         await audit.record(Event.SIGN_IN_THROTTLED, email=email, ip=ip)
         raise SignInThrottled
     user = await User.get_or_none(email=email)
