@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     importer.set_defaults(handler=cmd_import)
     exporter.set_defaults(handler=cmd_export)
 
+    from exchange import cli_backup
+
+    backup, restore_check = cli_backup.add_parsers(commands)
+    backup.set_defaults(handler=cmd_backup)
+    restore_check.set_defaults(handler=cmd_restore_check)
+
     from exchange.cli_match import add_match_parser
 
     add_match_parser(commands).set_defaults(handler=cmd_match)
@@ -379,6 +385,35 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"cannot write {args.file}: {exc.strerror}") from None
     if lines:
         print("\n".join(lines))
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """An online backup of the database in FILE: the app may keep running."""
+    from pathlib import Path
+
+    from exchange import cli_backup
+
+    try:
+        print(cli_backup.backup(settings.database_url, Path(args.file)))
+    except (cli_backup.BackupError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_restore_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Restore FILE into a scratch database, check it and say what it holds."""
+    from pathlib import Path
+
+    from exchange import cli_backup
+
+    try:
+        report = cli_backup.restore_check(settings.database_url, Path(args.file))
+    except (cli_backup.BackupError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    except Exception as exc:  # the driver's own words: a broken dump, no permission
+        raise CommandError(f"the restore failed: {describe(exc)}") from None
+    print("\n".join(report.lines()))
     return 0
 
 
