@@ -40,9 +40,9 @@ from exchange.web import (
 )
 from exchange.web.auth import SessionMiddleware
 from exchange.web.csrf import CSRFMiddleware
-from exchange.web.guard import RequestGuardMiddleware, make_limiters
 from exchange.web.headers import SecurityHeadersMiddleware
 from exchange.web.notices import NoticeCountMiddleware
+from exchange.web.traffic import TrafficMiddleware, make_limiters
 
 STATIC_DIR = resource_path("static")
 
@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
             # A request id, the statement limit, cancellation, metrics and the access log.
-            Middleware(RequestGuardMiddleware, settings=settings),
+            Middleware(TrafficMiddleware, settings=settings),
             # The session first, so even a refused form shows the person as signed in.
             Middleware(SessionMiddleware),
             Middleware(CSRFMiddleware, production=settings.is_production),

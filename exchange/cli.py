@@ -186,7 +186,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         timeout_graceful_shutdown=10,
         log_level="info",
         log_config=logs.logging_config(settings.log_format),
-        # Our own access log (web/guard.py) names routes, never paths holding tokens.
+        # Our own access log (web/traffic.py) names routes, never paths holding tokens.
         access_log=False,
     )
     return 0

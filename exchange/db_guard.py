@@ -1,7 +1,7 @@
 """A time limit, cancellation and a clock for every database statement, on both drivers.
 
 Each statement runs under the limit of the code that issued it: the request's limit for
-a web request (`statement_limit`, set by `web/guard.py`), otherwise the process's own
+a web request (`statement_limit`, set by `web/traffic.py`), otherwise the process's own
 (`set_defaults`, from `db.init_db`). A statement past its limit is stopped in the
 database and raises `StatementTimeout`; a task cancelled while its statement runs (the
 client went away) stops the statement too, so nothing is left running for nobody.

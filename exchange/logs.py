@@ -3,7 +3,7 @@
 Every line written while a request is handled carries its request id, the one its
 error page shows and its `X-Request-ID` header returns, so a person can quote it and an
 operator can find every line about that request. The access log (`exchange.access`,
-one line per request, written by `web/guard.py`) names the route template, never the
+one line per request, written by `web/traffic.py`) names the route template, never the
 path itself, so tokens in URLs never reach the logs.
 """
 
@@ -92,7 +92,7 @@ class JsonFormatter(logging.Formatter):
 
 def logging_config(log_format: str) -> dict[str, Any]:
     """A `logging.config.dictConfig` for our loggers and uvicorn's (its access log is
-    ours instead, see `web/guard.py`)."""
+    ours instead, see `web/traffic.py`)."""
     formatter = "json" if log_format == "json" else "text"
     return {
         "version": 1,

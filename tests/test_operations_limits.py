@@ -23,7 +23,7 @@ from exchange.app import create_app
 from exchange.models.accounts import Role
 from exchange.services import tokens
 from exchange.settings import Settings
-from exchange.web.guard import Limiter, expensive
+from exchange.web.traffic import Limiter, expensive
 
 from support import make_user
 

@@ -31,9 +31,9 @@ from exchange.settings import Settings
 from exchange.templating import format_local_datetime
 from exchange.web.auth import current_user, require_user, signed_in, staff_only
 from exchange.web.forms import path_id, read_form, text
-from exchange.web.guard import expensive
 from exchange.web.options import timezone_options
 from exchange.web.rendering import flash, redirect, render
+from exchange.web.traffic import expensive
 
 FORM_FIELDS = (
     "title",

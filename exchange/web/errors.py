@@ -81,7 +81,7 @@ def error_response(
 
 
 def request_id(request: Request) -> str:
-    """The id `web/guard.py` gave this request: on its error page, header and log lines."""
+    """The id `web/traffic.py` gave this request: on its error page, header and log lines."""
     return str(request.scope.get("state", {}).get("request_id", ""))
 
 

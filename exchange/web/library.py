@@ -17,8 +17,8 @@ from exchange.services.pagination import page_number
 from exchange.web.auth import require_user, staff_only
 from exchange.web.cities import region_options
 from exchange.web.forms import read_form
-from exchange.web.guard import expensive
 from exchange.web.rendering import flash, redirect, render
+from exchange.web.traffic import expensive
 
 MAX_QUERY = 200
 PROBLEMS_SHOWN = 200

@@ -24,9 +24,9 @@ from exchange.services.match_requests import RequestFormOptions, RequestInput
 from exchange.services.pagination import page_number
 from exchange.web.auth import require_user, signed_in, staff_only
 from exchange.web.forms import path_id, read_form, text
-from exchange.web.guard import expensive
 from exchange.web.labels import matching_labels
 from exchange.web.rendering import flash, redirect, render
+from exchange.web.traffic import expensive
 
 REQUEST_FIELDS = ("city", "description", "format", "time_frame", "peers_wanted", "languages")
 

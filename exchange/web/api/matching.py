@@ -29,7 +29,7 @@ from exchange.services.pagination import page_number
 from exchange.web.api.base import PREFIX, Endpoint, iso, page_json, read_body
 from exchange.web.api.openapi import STRINGS, TIME, enum_of, page_of, ref
 from exchange.web.forms import path_id
-from exchange.web.guard import expensive
+from exchange.web.traffic import expensive
 
 
 def request_json(mr: MatchRequest, city_key: str) -> dict[str, Any]:

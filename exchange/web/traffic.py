@@ -1,6 +1,6 @@
 """What every request gets before the app sees it, and what is recorded after.
 
-`RequestGuardMiddleware`:
+`TrafficMiddleware`:
 - gives the request an id (its `X-Request-ID` header, its error page, its log lines);
 - runs its database statements under the request limit (`EXCHANGE_STATEMENT_TIMEOUT_MS`);
   one that runs past it is stopped and the visitor gets a 503 page or JSON error;
@@ -46,7 +46,7 @@ CANCELLABLE = frozenset({"GET", "HEAD"})
 P = ParamSpec("P")
 
 
-class RequestGuardMiddleware:
+class TrafficMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.limit_ms = settings.statement_timeout_ms
