@@ -15,7 +15,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from tortoise.exceptions import ValidationError
 
-from exchange import db
+from exchange import db, metrics
 from exchange.resources import resource_path
 from exchange.services import housekeeping, outbox
 from exchange.services.errors import ServiceError
@@ -36,18 +36,19 @@ from exchange.web import (
     exchanges,
     library,
     match_requests,
+    monitoring,
     notices,
     pages,
     peer_invitations,
     tokens,
 )
-from exchange.web.access_log import redact_path
 from exchange.web.auth import SessionMiddleware
 from exchange.web.csrf import CSRFMiddleware
 from exchange.web.guard import RequestGuardMiddleware
 from exchange.web.headers import SecurityHeadersMiddleware
 from exchange.web.limits import BodyLimitMiddleware
 from exchange.web.notices import NoticeCountMiddleware
+from exchange.web.traffic import TrafficMiddleware, make_limiters
 
 STATIC_DIR = resource_path("static")
 
@@ -57,8 +58,7 @@ async def _unfit_value(request: Request, exc: Exception) -> Response:
 
     Services validate what they store; this is the net under lookups by a typed-in value.
     """
-    path = redact_path(request.url.path)
-    errors.log.warning("Unfit value on %s %s: %s", request.method, path, exc)
+    errors.log.warning("Unfit value on %s %s: %s", request.method, errors.route_name(request), exc)
     return errors.error_response(request, 400)
 
 
@@ -69,7 +69,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_db:
-            await db.init_db(settings.database_url)
+            # The web process's own statements (its background chores included) get
+            # the request limit; longer reads ask for the background one.
+            await db.init_db(
+                settings.database_url,
+                statement_limit_ms=settings.statement_timeout_ms,
+                background_limit_ms=settings.background_statement_timeout_ms,
+            )
         stop = asyncio.Event()
         sender = (
             asyncio.create_task(outbox.run_sender(settings, stop))
@@ -95,6 +101,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             await asyncio.gather(*chores)
             if manage_db:
                 await db.close_db()
+            metrics.worker_stopped()
 
     app = Starlette(
         routes=[
@@ -113,11 +120,14 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             *account_deletion.routes,
             *notices.routes,
             *tokens.routes,
+            *monitoring.routes,
             *api.routes,
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
+            # A request id, the statement limit, cancellation, metrics and the access log.
+            Middleware(TrafficMiddleware, settings=settings),
             # Before anything builds a URL from the request: foreign Host headers are a 400.
             Middleware(RequestGuardMiddleware, settings=settings),
             # Before anything reads a body, so none is ever read past its limit.
@@ -130,10 +140,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         exception_handlers={
             HTTPException: errors.http_exception,
             ServiceError: errors.service_error,
+            db.StatementTimeout: errors.statement_timeout,
             ValidationError: _unfit_value,
             500: errors.server_error,
         },
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Per worker: how many expensive requests of each kind may run at once.
+    app.state.limiters = make_limiters(settings.expensive_concurrency)
     return app

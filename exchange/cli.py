@@ -9,14 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
+import os
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-from exchange import db
+from exchange import db, logs, metrics
 from exchange.settings import Settings, SettingsError, load_settings
 
 
@@ -27,11 +28,9 @@ class CommandError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    # Tortoise reports every connect and shutdown at INFO, which buries our own messages.
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
     try:
         settings = load_settings()
+        logs.configure(settings.log_format)
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
     except (CommandError, SettingsError) as exc:
@@ -95,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     importer.set_defaults(handler=cmd_import)
     exporter.set_defaults(handler=cmd_export)
 
+    from exchange import cli_backup
+
+    backup, restore_check = cli_backup.add_parsers(commands)
+    backup.set_defaults(handler=cmd_backup)
+    restore_check.set_defaults(handler=cmd_restore_check)
+
     from exchange.cli_match import add_match_parser
 
     add_match_parser(commands).set_defaults(handler=cmd_match)
@@ -113,10 +118,19 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def connect(settings: Settings) -> None:
-    """Connect and make one round-trip, turning any failure into one clear line."""
+async def connect(settings: Settings, statement_limit_ms: int | None = None) -> None:
+    """Connect and make one round-trip, turning any failure into one clear line.
+
+    Commands are background work: each statement may run the background limit (or
+    `statement_limit_ms`; 0 for none).
+    """
+    background = settings.background_statement_timeout_ms
     try:
-        await db.init_db(settings.database_url)
+        await db.init_db(
+            settings.database_url,
+            statement_limit_ms=background if statement_limit_ms is None else statement_limit_ms,
+            background_limit_ms=background,
+        )
         await db.ping()
     except Exception as exc:
         await db.close_db()
@@ -129,7 +143,8 @@ def describe(exc: BaseException) -> str:
 
 
 async def migrate(settings: Settings) -> list[str]:
-    await connect(settings)
+    # Migrations may rebuild indexes on large tables: no statement limit.
+    await connect(settings, statement_limit_ms=0)
     try:
         return await db.apply_migrations()
     finally:
@@ -158,13 +173,13 @@ def check_workers(args: argparse.Namespace, settings: Settings) -> None:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from exchange.web.access_log import log_config
-
     check_workers(args, settings)
     asyncio.run(_check_ready(settings))
     warning = base_url_port_warning(settings.base_url, args.port)
     if warning:
         print(warning, file=sys.stderr)
+    if args.workers > 1:
+        share_metrics_between_workers()
     print(f"Serving Exchange on http://{args.host}:{args.port} (Ctrl+C to stop)")
     uvicorn.run(
         "exchange.asgi:app",
@@ -174,8 +189,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=settings.is_production,
         timeout_graceful_shutdown=10,
         log_level="info",
-        # Reset and invitation tokens travel in the path: the access log redacts them.
-        log_config=log_config(),
+        log_config=logs.logging_config(settings.log_format),
+        # Our own access log (web/traffic.py) names routes, never paths holding tokens.
+        access_log=False,
     )
     return 0
 
@@ -198,6 +214,13 @@ def base_url_port_warning(base_url: str, port: int) -> str:
         f"{port}: links in emails use the base URL. Set EXCHANGE_BASE_URL=http://"
         f"{parts.hostname}:{port} to match."
     )
+
+
+def share_metrics_between_workers() -> None:
+    """Give the workers a fresh folder for their metrics, so that whichever answers
+    `/metrics` reports them all (an operator's own PROMETHEUS_MULTIPROC_DIR is kept)."""
+    if not metrics.multiprocess_dir():
+        os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="exchange-metrics-")
 
 
 async def ensure_migrated() -> None:
@@ -386,6 +409,35 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"cannot write {args.file}: {exc.strerror}") from None
     if lines:
         print("\n".join(lines))
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """An online backup of the database in FILE: the app may keep running."""
+    from pathlib import Path
+
+    from exchange import cli_backup
+
+    try:
+        print(cli_backup.backup(settings.database_url, Path(args.file)))
+    except (cli_backup.BackupError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_restore_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Restore FILE into a scratch database, check it and say what it holds."""
+    from pathlib import Path
+
+    from exchange import cli_backup
+
+    try:
+        report = cli_backup.restore_check(settings.database_url, Path(args.file))
+    except (cli_backup.BackupError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    except Exception as exc:  # the driver's own words: a broken dump, no permission
+        raise CommandError(f"the restore failed: {describe(exc)}") from None
+    print("\n".join(report.lines()))
     return 0
 
 

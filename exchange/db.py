@@ -1,12 +1,17 @@
 """Database wiring: the Tortoise config, start-up and shut-down, and dialect helpers.
 
-Everything that differs between SQLite and PostgreSQL is decided here (or in
-`services/search.py` for full-text search), so the rest of the code never asks which
-database it runs on.
+Everything that differs between SQLite and PostgreSQL is decided here (the drivers' side
+of statement limits is in `db_guard.py` and `db_sqlite.py`, full-text search in
+`services/search.py`), so the rest of the code never asks which database it runs on.
+
+Every statement has a time limit: the process's (`init_db`), or a request's
+(`statement_limit`), or background work's (`background_work`). Past it the statement is
+stopped in the database and `StatementTimeout` is raised.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -18,18 +23,23 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import connections
 from tortoise.migrations.executor import MigrationExecutor
 
+from exchange import db_guard
+from exchange.db_guard import DatabaseClock, StatementTimeout
 from exchange.models import MODEL_MODULES
 from exchange.settings import DEFAULT_DATABASE_URL
+
+__all__ = ["DatabaseClock", "StatementTimeout"]
 
 APP_LABEL = "exchange"
 MIGRATIONS_MODULE = "exchange.migrations"  # the top-level migrations/ folder, see setup.py
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
-    """The Tortoise config for a database URL, with our SQLite pragmas applied."""
+def tortoise_config(database_url: str, statement_limit_ms: int = 0) -> dict[str, Any]:
+    """The Tortoise config for a database URL, with our SQLite pragmas applied and every
+    connection starting with `statement_limit_ms` (0: no limit)."""
     return {
-        "connections": {"default": connection_config(database_url)},
+        "connections": {"default": connection_config(database_url, statement_limit_ms)},
         "apps": apps_config(),
         "use_tz": True,
         "timezone": "UTC",
@@ -46,7 +56,7 @@ def apps_config() -> dict[str, Any]:
     }
 
 
-def connection_config(database_url: str) -> dict[str, Any]:
+def connection_config(database_url: str, statement_limit_ms: int = 0) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         return sqlite_connection(database_url)
     config: dict[str, Any] = expand_db_url(database_url)
@@ -55,6 +65,7 @@ def connection_config(database_url: str) -> dict[str, Any]:
     credentials.setdefault("maxsize", 10)
     # A short connect timeout makes an unreachable server a quick, clear error.
     credentials.setdefault("timeout", 5)
+    credentials.update(db_guard.postgres_settings(statement_limit_ms))
     return config
 
 
@@ -70,7 +81,8 @@ def sqlite_connection(database_url: str) -> dict[str, Any]:
         "synchronous": "NORMAL",
     }
     credentials.update(dict(parse_qsl(parts.query)))
-    return {"engine": "tortoise.backends.sqlite", "credentials": credentials}
+    # Tortoise's SQLite client on a connection that enforces statement limits.
+    return {"engine": "exchange.db_sqlite", "credentials": credentials}
 
 
 # For tortoise's own command line (`tortoise makemigrations`), see [tool.tortoise].
@@ -82,9 +94,16 @@ TORTOISE_ORM = tortoise_config(os.environ.get("EXCHANGE_DATABASE_URL", DEFAULT_D
 TORTOISE_ORM["apps"][APP_LABEL]["migrations"] = "migrations"
 
 
-async def init_db(database_url: str) -> None:
-    """Connect Tortoise; shared by every task in the process (the app, the CLI, tests)."""
-    config = tortoise_config(database_url)
+async def init_db(
+    database_url: str, *, statement_limit_ms: int = 0, background_limit_ms: int = 0
+) -> None:
+    """Connect Tortoise; shared by every task in the process (the app, the CLI, tests).
+
+    `statement_limit_ms` limits each statement the process runs outside a narrower or
+    wider scope; `background_limit_ms` is what `background_work` allows (0: no limit).
+    """
+    db_guard.set_defaults(statement_limit_ms, background_limit_ms)
+    config = tortoise_config(database_url, statement_limit_ms)
     sqlite_path = config["connections"]["default"]["credentials"].get("file_path")
     if sqlite_path and sqlite_path != ":memory:":
         Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +122,21 @@ def connection() -> BaseDBAsyncClient:
 def dialect() -> str:
     """'sqlite' or 'postgres'."""
     return "sqlite" if connection().capabilities.dialect == "sqlite" else "postgres"
+
+
+def statement_limit(limit_ms: int) -> contextlib.AbstractContextManager[None]:
+    """Inside the block, each statement may run `limit_ms` milliseconds (0: no limit)."""
+    return db_guard.statement_limit(limit_ms)
+
+
+def background_work() -> contextlib.AbstractContextManager[None]:
+    """Inside the block, statements have the background limit (a longer one)."""
+    return db_guard.statement_limit(db_guard.background_limit_ms())
+
+
+def clock() -> contextlib.AbstractContextManager[DatabaseClock]:
+    """Add up the time the block (and the tasks it starts) waits for statements."""
+    return db_guard.clock()
 
 
 async def ping() -> None:

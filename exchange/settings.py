@@ -16,6 +16,7 @@ DEFAULT_DATABASE_URL = "sqlite://var/exchange.sqlite3"
 ENVIRONMENTS = ("development", "production")
 # Hosts a developer's browser uses; accepted in development only.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -45,6 +46,17 @@ class Settings:
     invitation_expiry_days: int = 14
     # Host names accepted in the Host header besides base_url's (EXCHANGE_ALLOWED_HOSTS).
     allowed_hosts: tuple[str, ...] = ()
+    # How long one database statement may run: for a web request, and for background
+    # work (import, export, `exchange worker`). 0 means no limit.
+    statement_timeout_ms: int = 5000
+    background_statement_timeout_ms: int = 60000
+    # Expensive requests (search, matching, exports) each worker runs at once, per kind;
+    # beyond it the app answers 503 at once.
+    expensive_concurrency: int = 4
+    # A sender's claim on a message lasts this long unless renewed; a dead sender's
+    # message returns to the queue once it lapses.
+    mail_lease_seconds: int = 60
+    log_format: str = "text"
 
     @property
     def is_production(self) -> bool:
@@ -102,6 +114,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         var_dir=var_dir,
         invitation_expiry_days=_positive(env, "EXCHANGE_INVITATION_EXPIRY_DAYS", 14),
         allowed_hosts=_hosts(env, "EXCHANGE_ALLOWED_HOSTS"),
+        statement_timeout_ms=_int(env, "EXCHANGE_STATEMENT_TIMEOUT_MS", 5000),
+        background_statement_timeout_ms=_int(
+            env, "EXCHANGE_BACKGROUND_STATEMENT_TIMEOUT_MS", 60000
+        ),
+        expensive_concurrency=_positive(env, "EXCHANGE_EXPENSIVE_CONCURRENCY", 4),
+        mail_lease_seconds=_at_least(env, "EXCHANGE_MAIL_LEASE_SECONDS", 60, 2),
+        log_format=_choice(env, "EXCHANGE_LOG_FORMAT", "text", LOG_FORMATS),
     )
 
 
@@ -173,6 +192,20 @@ def _hosts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
             )
         hosts.append(host)
     return tuple(hosts)
+
+
+def _at_least(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    value = _int(env, name, default)
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -154,6 +154,8 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
     **CIRCLE_ROUTES,
     ("GET", "/"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    # Prometheus reads it from loopback (the matrix's client is not) or as an admin.
+    ("GET", "/metrics"): {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 200},
     ("GET", "/login"): {**PUBLIC, **dict.fromkeys(ROLES[1:], 303)},
     ("POST", "/login"): {"anonymous": 400},
     ("POST", "/logout"): {"anonymous": 303},

@@ -341,22 +341,26 @@ async def test_racing_senders_deliver_each_message_once(
 async def test_a_claimed_message_is_not_claimed_again(clean_db: str, settings: Settings) -> None:
     await queue(settings)
     now = datetime.now(UTC)
-    first = await outbox.claim("a", now)
-    second = await outbox.claim("b", now)
-    assert len(first) == 1 and second == []
-    assert first[0].claimed_by == "a"
+    lease = timedelta(minutes=1)
+    first = await outbox.claim("a", now, lease)
+    second = await outbox.claim("b", now, lease)
+    assert first is not None and second is None
+    assert first.claimed_by == "a" and first.lease_until == now + lease
 
 
-async def test_a_sender_that_died_mid_send_leaves_the_message_failed(
-    clean_db: str, settings: Settings
+async def test_a_sender_that_died_mid_send_has_its_message_retried_after_the_lease(
+    clean_db: str, settings: Settings, mailbox: SMTPServer
 ) -> None:
     message = await queue(settings)
     now = datetime.now(UTC)
-    await outbox.claim("crashed", now)
-    await outbox.send_due(settings, "next", now + timedelta(minutes=16))
+    lease = timedelta(seconds=settings.mail_lease_seconds)
+    await outbox.claim("crashed", now, lease)
+    # While the lease holds, nobody else sends it.
+    assert await outbox.send_due(settings, "next", now + lease / 2) == 0
+    assert await outbox.send_due(settings, "next", now + lease + timedelta(seconds=1)) == 1
+    assert [m["Message-ID"] for m in mailbox.box.messages] == [message.message_id]
     await message.refresh_from_db()
-    assert message.status == MailStatus.FAILED
-    assert "may not have gone out" in message.last_error
+    assert message.status == MailStatus.SENT and message.attempts == 2
 
 
 async def test_development_without_smtp_writes_eml_files(clean_db: str, settings: Settings) -> None:

@@ -30,6 +30,10 @@ class OutboxMessage(Model):
     next_attempt_at = fields.DatetimeField(db_index=True)
     claimed_at = fields.DatetimeField(null=True)
     claimed_by = fields.CharField(max_length=64, default="")
+    # While `sending`: the claim holds until then unless its sender renews it; after
+    # that the message goes back to the queue (see `services.outbox`). Nullable, so that
+    # adding it works on a database that already holds mail.
+    lease_until = fields.DatetimeField(null=True)
     sent_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
     # Parts beside the body (a calendar invitation, say): see `services.outbox.Attachment`.

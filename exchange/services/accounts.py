@@ -14,6 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from tortoise.exceptions import IntegrityError
 
+from exchange import metrics
 from exchange.i18n import SUPPORTED_LOCALES, gettext_noop
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, Role, User
@@ -110,6 +111,7 @@ async def check_sign_in(
     email = printable(normalise_email(email))
     reservation = await throttling.reserve_sign_in(email, ip, now)
     if reservation is None:
+        metrics.LOGINS_THROTTLED.inc()
         await audit.record(Event.SIGN_IN_THROTTLED, email=email, ip=ip)
         raise SignInThrottled
     user = await User.get_or_none(email=email)

@@ -75,6 +75,33 @@ class Conflict(ServiceError):
         super().__init__(message, code=code)
 
 
+class Unavailable(ServiceError):
+    """The work cannot be done right now (503); `code` says why. Try again later.
+
+    `busy`: the worker already runs as many requests of this kind as it allows.
+    `timeout`: a database statement ran past its time limit and was stopped.
+    """
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, code: str, retry_after: int = 5) -> None:
+        super().__init__(code=code)
+        self.retry_after = retry_after
+
+    def default_message(self) -> str:
+        if self.code == "busy":
+            return _(
+                "Many people are asking for this right now. Please try again in a few seconds."
+            )
+        if self.code == "timeout":
+            return _(
+                "This took too long, so we stopped it to keep the site fast for everyone. "
+                "Please try again in a moment."
+            )
+        return _("The service is unavailable right now. Please try again shortly.")
+
+
 def describe(exc: ServiceError) -> tuple[int, str, str, dict[str, str]]:
     """(status, code, message, fields) of a refusal, for pages and the API alike."""
     fields = exc.fields if isinstance(exc, ValidationError) else {}

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from tortoise.expressions import F
 from tortoise.functions import Count
 
+from exchange import db, metrics
 from exchange.domain.matching import (
     Candidate,
     ChallengeTerm,
@@ -247,13 +248,18 @@ class IndexCache:
 
     async def _rebuild(self, catalogue: int) -> None:
         try:
-            index = await build_index()
+            # Reading the whole catalogue is background work, with its longer limit.
+            with db.background_work():
+                index = await build_index()
         except Exception:
+            metrics.INDEX_BUILDS.labels(outcome="failed").inc()
             log.exception("Building the matching index failed")
             raise
+        metrics.INDEX_BUILDS.labels(outcome="ok").inc()
         if catalogue >= self.base_version:
             self.base, self.base_version = index, catalogue
             self.builds += 1
+            metrics.index_built(catalogue)
 
     def clear(self) -> None:
         """Forget the index (tests empty the database under a running process)."""
@@ -292,4 +298,6 @@ async def rank(query: MatchQuery, index: MatchIndex | None = None) -> list[Candi
     Raises `MatchError` (`UnknownCity`, `UnknownChallenge`) for bad input.
     """
     index = index or await current_index()
-    return index.rank(query)
+    ranked = index.rank(query)
+    metrics.MATCHES_SERVED.inc()
+    return ranked

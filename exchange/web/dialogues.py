@@ -33,6 +33,7 @@ from exchange.web.auth import current_user, require_user, signed_in, staff_only
 from exchange.web.forms import path_id, read_form, text
 from exchange.web.options import timezone_options
 from exchange.web.rendering import flash, redirect, render
+from exchange.web.traffic import expensive
 
 FORM_FIELDS = (
     "title",
@@ -264,6 +265,7 @@ async def invitation_link(request: Request) -> Response:
     return render(request, "dialogues/invitation.html", {**context, **_labels()})
 
 
+@expensive("export")
 async def calendar_feed_ics(request: Request) -> Response:
     settings = request.app.state.settings
     body = await calendar_feed.feed(settings, request.path_params["token"])

@@ -12,9 +12,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from exchange.db import StatementTimeout
 from exchange.i18n import gettext as _
-from exchange.services.errors import ServiceError, describe
-from exchange.web.access_log import redact_path
+from exchange.services.errors import ServiceError, Unavailable, describe
 from exchange.web.headers import security_headers
 from exchange.web.rendering import render
 
@@ -75,8 +75,16 @@ def error_response(
     if wants_json(request):
         return json_error(status, code or STATUS_CODES.get(status, "error"), message, fields)
     return render(
-        request, "errors/error.html", {"status": status, "message": message}, status_code=status
+        request,
+        "errors/error.html",
+        {"status": status, "message": message, "request_id": request_id(request)},
+        status_code=status,
     )
+
+
+def request_id(request: Request) -> str:
+    """The id `web/traffic.py` gave this request: on its error page, header and log lines."""
+    return str(request.scope.get("state", {}).get("request_id", ""))
 
 
 def json_error(
@@ -88,17 +96,51 @@ def json_error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def json_refusal(exc: ServiceError) -> JSONResponse:
+    """A refusal as the API's JSON error (with Retry-After when it is worth waiting)."""
+    response = json_error(*describe(exc))
+    if isinstance(exc, Unavailable):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 async def service_error(request: Request, exc: Exception) -> Response:
     """A use case's refusal that its route did not handle itself (most often 404/403).
 
     A page shows the generic message of its status: a service's own wording may be
-    meant for a form field, not a whole page.
+    meant for a form field, not a whole page. Being unavailable is said as it is.
     """
     assert isinstance(exc, ServiceError)
-    status, code, message, fields = describe(exc)
+    if isinstance(exc, Unavailable):
+        return unavailable_response(request, exc)
     if wants_json(request):
-        return json_error(status, code, message, fields)
-    return error_response(request, status)
+        return json_refusal(exc)
+    return error_response(request, exc.status)
+
+
+def unavailable_response(request: Request, exc: Unavailable) -> Response:
+    """503 with Retry-After: a page or JSON error in the reader's language."""
+    response = error_response(request, exc.status, str(exc), exc.code)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+async def statement_timeout(request: Request, exc: Exception) -> Response:
+    """A database statement of this request ran past its limit and was stopped."""
+    assert isinstance(exc, StatementTimeout)
+    log.warning(
+        "A database statement of %s %s was stopped after %s ms",
+        request.method,
+        route_name(request),
+        exc.limit_ms,
+    )
+    return unavailable_response(request, Unavailable("timeout"))
+
+
+def route_name(request: Request) -> str:
+    """The matched route's template (never the path, which may hold a token)."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "")) or "(no route)"
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:
@@ -112,13 +154,22 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    """The 500 page. It runs outside the other middleware, so it adds the headers itself."""
-    path = redact_path(request.url.path)
-    log.exception("Unhandled error on %s %s", request.method, path, exc_info=exc)
+    """The 500 page. It runs outside the other middleware, so it adds the headers (and
+    the request id) itself."""
+    log.exception(
+        "Unhandled error on %s %s",
+        request.method,
+        route_name(request),
+        exc_info=exc,
+        extra={"request_id": request_id(request)},
+    )
     try:
         response = error_response(request, 500)
     except Exception:  # the template machinery itself may be what failed
         log.exception("Could not render the error page")
-        response = Response(default_message(500), status_code=500, media_type="text/plain")
+        text = f"{default_message(500)} ({request_id(request)})"
+        response = Response(text, status_code=500, media_type="text/plain")
     response.headers.update(security_headers(request.app.state.settings.is_production))
+    if request_id(request):
+        response.headers["X-Request-ID"] = request_id(request)
     return response

@@ -18,11 +18,13 @@ from exchange.web.auth import current_user, require_user, staff_only
 from exchange.web.cities import region_options
 from exchange.web.forms import read_form
 from exchange.web.rendering import flash, redirect, render
+from exchange.web.traffic import expensive
 
 MAX_QUERY = 200
 PROBLEMS_SHOWN = 200
 
 
+@expensive("search")
 async def library(request: Request) -> Response:
     params = request.query_params
     query = params.get("q", "")[:MAX_QUERY]

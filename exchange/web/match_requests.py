@@ -28,6 +28,7 @@ from exchange.web.auth import require_user, signed_in, staff_only
 from exchange.web.forms import path_id, read_form, text
 from exchange.web.labels import matching_labels
 from exchange.web.rendering import flash, redirect, render
+from exchange.web.traffic import expensive
 
 REQUEST_FIELDS = ("city", "description", "format", "time_frame", "peers_wanted", "languages")
 
@@ -117,6 +118,7 @@ async def request_new(request: Request) -> Response:
 
 
 @signed_in
+@expensive("matching")
 async def request_show(request: Request) -> Response:
     user = require_user(request)
     view = await request_views.request_page(

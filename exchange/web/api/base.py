@@ -23,10 +23,10 @@ from exchange import i18n
 from exchange.i18n import gettext as _
 from exchange.models.accounts import User
 from exchange.services import tokens
-from exchange.services.errors import ServiceError, ValidationError, describe
+from exchange.services.errors import ServiceError, ValidationError
 from exchange.services.pagination import Page
 from exchange.web.auth import current_user
-from exchange.web.errors import json_error
+from exchange.web.errors import json_error, json_refusal
 from exchange.web.limits import MAX_BODY_BYTES
 
 PREFIX = "/api/v1"
@@ -69,7 +69,7 @@ def endpoint(handler: ApiHandler) -> Callable[[Request], Awaitable[Response]]:
                 try:
                     return await handler(request, user)
                 except ServiceError as exc:
-                    return json_error(*describe(exc))
+                    return json_refusal(exc)
         except ApiError as exc:
             return json_error(exc.status, exc.code, exc.message, exc.fields)
 

@@ -29,6 +29,7 @@ from exchange.services.pagination import page_number
 from exchange.web.api.base import PREFIX, Endpoint, iso, page_json, read_body
 from exchange.web.api.openapi import STRINGS, TIME, enum_of, page_of, ref
 from exchange.web.forms import path_id
+from exchange.web.traffic import expensive
 
 
 def request_json(mr: MatchRequest, city_key: str) -> dict[str, Any]:
@@ -143,6 +144,7 @@ async def show_request(request: Request, user: User) -> Response:
     return JSONResponse(body)
 
 
+@expensive("matching")
 async def request_candidates(request: Request, user: User) -> Response:
     ranked = await candidates.request_candidates(user, path_id(request, "request_id"))
     return JSONResponse({"candidates": [candidate_json(c) for c in ranked]})
