@@ -126,12 +126,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
+            # Before anything reads a body (the traffic middleware listens for a client
+            # going away, which reads it), so none is ever read past its limit.
+            Middleware(BodyLimitMiddleware),
             # A request id, the statement limit, cancellation, metrics and the access log.
             Middleware(TrafficMiddleware, settings=settings),
             # Before anything builds a URL from the request: foreign Host headers are a 400.
             Middleware(RequestGuardMiddleware, settings=settings),
-            # Before anything reads a body, so none is ever read past its limit.
-            Middleware(BodyLimitMiddleware),
             # The session first, so even a refused form shows the person as signed in.
             Middleware(SessionMiddleware),
             Middleware(CSRFMiddleware, production=settings.is_production),

@@ -138,9 +138,11 @@ def openapi_document(
             }
             operation["responses"]["400"] = error_response("Malformed JSON")
             operation["responses"]["422"] = error_response("Invalid fields")
-            operation["responses"]["409"] = error_response("Conflicts with the current state")
             operation["responses"]["413"] = error_response("Body over 1 MB")
             operation["responses"]["415"] = error_response("Body not sent as application/json")
+        if item.method != "GET":
+            # Any change may find the state moved on (already answered, already a member).
+            operation["responses"]["409"] = error_response("Conflicts with the current state")
         paths.setdefault(PREFIX + item.path, {})[item.method.lower()] = operation
     return {
         "openapi": "3.1.0",
