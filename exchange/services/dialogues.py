@@ -451,13 +451,14 @@ async def list_dialogues(
 
 async def host_city_options(user: User | None) -> list[tuple[str, str]]:
     """(key, name) of the cities hosting dialogues the user may see, for the filter."""
+    # Deduplicated here, not with DISTINCT: the dialogues' default order is not selected,
+    # which PostgreSQL refuses alongside DISTINCT.
     rows = (
         await visibility.visible_dialogues(user)
         .filter(host_city_id__isnull=False)
-        .distinct()
         .values_list("host_city__key", "host_city__name")
     )
-    return sorted(((str(k), str(n)) for k, n in rows), key=lambda pair: pair[1])
+    return sorted({(str(k), str(n)) for k, n in rows}, key=lambda pair: pair[1])
 
 
 async def drafts_for(user: User | None, limit: int = 20) -> list[Dialogue]:
