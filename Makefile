@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYBABEL := $(BIN)/pybabel
-LOCALES := en fr
+LOCALES := en fr es de uk
 
 .PHONY: run test lint translations messages migrations clean
 

@@ -20,7 +20,7 @@ LOCALE_DIR = resource_path("locale")
 DEFAULT_LOCALE = "en"
 # Locales we ship a catalogue for; the English one is the source text, compiled anyway so
 # that a missing compile step shows up in English too.
-SUPPORTED_LOCALES = ("en", "fr")
+SUPPORTED_LOCALES = ("en", "fr", "es", "de", "uk")
 
 _current_locale: ContextVar[str] = ContextVar("exchange_locale", default=DEFAULT_LOCALE)
 

@@ -1,12 +1,17 @@
-"""Every user-facing string is in the catalogues, and the French one is complete."""
+"""Every user-facing string is in the catalogues, and every translation is complete."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+import pytest
 from babel.messages.pofile import read_po
+
+from exchange.i18n import SUPPORTED_LOCALES
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "exchange" / "locale"
@@ -62,17 +67,43 @@ def catalogue(locale: str) -> dict[str, object]:
 def test_catalogues_hold_every_string_in_the_source(tmp_path: Path) -> None:
     source = extracted_ids(tmp_path)
     assert len(source) > 300
-    for locale in ("en", "fr"):
+    for locale in SUPPORTED_LOCALES:
         missing = source - set(catalogue(locale))
         assert not missing, f"run `make messages`; {locale} lacks {sorted(missing)[:5]}"
 
 
-def test_french_translates_everything_and_keeps_placeholders() -> None:
-    import re
-
+@pytest.mark.parametrize("locale", [code for code in SUPPORTED_LOCALES if code != "en"])
+def test_each_translation_is_complete_and_keeps_placeholders(locale: str) -> None:
     placeholder = re.compile(r"%\([a-z_]+\)[sd]")
-    for msgid, translated in catalogue("fr").items():
+    for msgid, translated in catalogue(locale).items():
         forms = translated if isinstance(translated, tuple) else (translated,)
-        assert all(forms), f"untranslated: {msgid!r}"
+        assert all(forms), f"{locale} leaves {msgid!r} untranslated"
         for form in forms:
             assert set(placeholder.findall(str(form))) <= set(placeholder.findall(msgid)), msgid
+
+
+def test_plural_entries_fill_every_form_their_catalogue_declares() -> None:
+    for locale in [code for code in SUPPORTED_LOCALES if code != "en"]:
+        with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as source:
+            po = read_po(source, locale=locale)
+        for message in po:
+            if message.id and message.pluralizable:
+                assert len(message.string) == po.num_plurals, (locale, message.id)
+                assert all(message.string), (locale, message.id)
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang", "sign_in"),
+    [
+        ("es-ES,es;q=0.9", "es", "Iniciar sesión"),
+        ("de-DE", "de", "Anmelden"),
+        ("uk", "uk", "Увійти"),
+    ],
+)
+async def test_pages_answer_in_each_language_the_browser_asks_for(
+    client: httpx.AsyncClient, accept: str, lang: str, sign_in: str
+) -> None:
+    page = await client.get("/", headers={"Accept-Language": accept})
+    assert page.status_code == 200
+    assert f'<html lang="{lang}"' in page.text
+    assert sign_in in page.text
