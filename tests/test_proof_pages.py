@@ -71,6 +71,7 @@ class Screen:
     path: str  # with {placeholders} filled from the world's values
     roles: frozenset[str]
     submit_empty: bool = False  # post the page's main form empty, to show its errors
+    shows: str = ""  # English text proving the page is in the state meant to be checked
 
 
 SCREENS = (
@@ -110,12 +111,18 @@ SCREENS = (
     Screen("import", "/import", STAFF),
     Screen("convene a dialogue", "/dialogues/new", STAFF),
     Screen("edit a dialogue", "/dialogues/{dialogue}/edit", STAFF),
-    Screen("poll", "/dialogues/invitation/{poll_token}", EVERYONE),
-    Screen("organiser console with a poll", "/dialogues/{poll_dialogue}/organise", STAFF),
+    Screen("poll", "/dialogues/invitation/{poll_token}", EVERYONE, shows="Which times suit you?"),
+    Screen(
+        "organiser console with a poll",
+        "/dialogues/{poll_dialogue}/organise",
+        STAFF,
+        shows="Poll answers",
+    ),
     Screen(
         "slot finder",
         "/dialogues/{poll_dialogue}/organise?from=2030-03-04&to=2030-03-06&duration=60",
         STAFF,
+        shows="inside working hours for",
     ),
     Screen("new brief", "/briefs/new", STAFF),
     Screen("edit a brief", "/briefs/{brief}/edit", STAFF),
@@ -123,13 +130,20 @@ SCREENS = (
     Screen("circles", "/circles", MEMBERS),
     Screen("new circle", "/circles/new", STAFF),
     Screen("new circle with errors", "/circles/new", frozenset(("staff",)), True),
-    Screen("circle home", "/circles/{circle}", OFFICIAL),
-    Screen("circle agreement", "/circles/{invited_circle}", OFFICIAL),
-    Screen("listed circle", "/circles/{listed_circle}", frozenset(("official", "staff"))),
+    Screen("circle home", "/circles/{circle}", OFFICIAL, shows="How do we rest?"),
+    Screen(
+        "circle agreement", "/circles/{invited_circle}", OFFICIAL, shows="I accept the agreement"
+    ),
+    Screen(
+        "listed circle",
+        "/circles/{listed_circle}",
+        frozenset(("official", "staff")),
+        shows="Ask to join",
+    ),
     Screen("circle members", "/circles/{circle}/members", OFFICIAL),
     Screen("facilitator console", "/circles/{circle}/settings", OFFICIAL),
     Screen("new thread", "/circles/{circle}/threads/new", OFFICIAL),
-    Screen("thread", "/circles/{circle}/threads/{thread}", OFFICIAL),
+    Screen("thread", "/circles/{circle}/threads/{thread}", OFFICIAL, shows="Walking helped me."),
     Screen("edit a post", "/circles/{circle}/posts/{post}/edit", OFFICIAL),
     Screen("check-in", "/circles/{circle}/checkins", OFFICIAL),
     Screen("check-in with errors", "/circles/{circle}/checkins", OFFICIAL, True),
@@ -138,6 +152,7 @@ SCREENS = (
         "meetings with times",
         "/circles/{circle}/meetings?from=2030-02-04&to=2030-02-06&duration=60",
         OFFICIAL,
+        shows="inside working hours for",
     ),
     Screen("admin circles", "/admin/circles", frozenset(("admin",))),
 )
@@ -323,6 +338,8 @@ async def page_sources(world: World, role: str, locale: str) -> dict[str, str]:
             else:
                 response = await client.get(url)
                 assert response.status_code == 200, (screen.name, response.status_code)
+            if locale == "en":
+                assert screen.shows in response.text, (screen.name, role, screen.shows)
             sources[screen.name] = response.text
     return sources
 
