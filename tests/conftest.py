@@ -3,19 +3,26 @@ EXCHANGE_TEST_DATABASE_URL names one. The schema comes from the migrations."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+import uvicorn
 
 from exchange import db
 from exchange.app import create_app
 from exchange.settings import Settings
 
-from support import SMTPServer
+from browser_support import CHROMIUM, CHROMIUM_FLAGS, failed, keep_open_pages
+from support import SMTPServer, free_port, wait_for
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 BASE_URL = "http://exchange.test"
@@ -125,3 +132,43 @@ async def client(clean_db: str, settings: Settings) -> AsyncIterator[httpx.Async
 @pytest.fixture
 def production_settings(settings: Settings) -> Settings:
     return replace(settings, env="production")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    """Stash each phase's report on the test, so that fixtures can tell a failure
+    (browser_support.failed) and keep what the browser showed."""
+    report: pytest.TestReport = yield
+    item.__dict__.setdefault("exchange_reports", {})[report.when] = report
+    return report
+
+
+@pytest.fixture
+async def server(clean_db: str, settings: Settings) -> AsyncIterator[str]:
+    """The app on a real port, with its mail sender running, over an empty database."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(replace(settings, base_url=base_url, run_mail_sender=True), manage_db=False)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve())
+    await wait_for(lambda: uv.started, 10)
+    yield base_url
+    uv.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def browser(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
+    """The system's Chromium for one journey. If the journey fails, every page still
+    open is kept as a screenshot and its HTML under tests/artifacts/."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        if failed(request):
+            await keep_open_pages(chromium, request.node.name)
+        await chromium.close()

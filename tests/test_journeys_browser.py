@@ -1,73 +1,21 @@
-"""User journeys in a real browser (Chromium driven by Playwright) against a real server."""
+"""User journeys in a real browser (Chromium driven by Playwright) against a real server
+(the `server` and `browser` fixtures in conftest.py; a failing journey leaves screenshots
+and HTML under tests/artifacts/)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-from collections.abc import AsyncIterator
-from dataclasses import replace
+from datetime import UTC, date, timedelta
 
-import pytest
-import uvicorn
-
-from exchange.app import create_app
 from exchange.models.accounts import Role
 from exchange.models.cities import City, Region
-from exchange.settings import Settings
 
+from browser_support import require_chromium, sign_in
 from matching_data import load_catalogue
-from support import PASSWORD, SMTPServer, first_link, free_port, make_user, text_part, wait_for
+from support import PASSWORD, SMTPServer, first_link, make_user, text_part, wait_for
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+require_chromium()
 
-if CHROMIUM is None:
-    if os.environ.get("EXCHANGE_REQUIRE_BROWSER"):
-        raise RuntimeError("Chromium is required for the browser journeys but is not installed")
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
-
-
-@pytest.fixture
-async def server(clean_db: str, settings: Settings) -> AsyncIterator[str]:
-    """The app on a real port, with its mail sender running."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    app = create_app(replace(settings, base_url=base_url, run_mail_sender=True), manage_db=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    await wait_for(lambda: uv.started, 10)
-    yield base_url
-    uv.should_exit = True
-    await task
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        await chromium.close()
-
-
-async def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> None:
-    await page.goto(f"{base_url}/login")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_label("Password").press("Enter")
-    await page.wait_for_url(f"{base_url}/")
+from playwright.async_api import Browser, expect  # noqa: E402
 
 
 async def test_staff_invites_an_official_who_joins(
@@ -181,6 +129,15 @@ async def test_staff_finds_a_time_and_a_guest_accepts_from_the_email(
     ]
     calendar = icalendar.Calendar.from_ical(calendar_part.get_content())
     assert calendar["METHOD"] == "REQUEST"
+    [event] = calendar.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Transatlantic dialogue on online hate"
+    start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+    # The time chosen from the finder: inside both zones' working hours, an hour long.
+    assert start.astimezone(UTC).date() in {date(2031, 3, d) for d in (17, 18, 19)}
+    assert 13 <= start.astimezone(UTC).hour < 16 and end - start == timedelta(minutes=60)
+    attendees = event.get("ATTENDEE", [])
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    assert "mailto:guest@example.org" in [str(a).lower() for a in attendees]
     link = first_link(text_part(invitation))
     assert link.startswith(server) and "/dialogues/invitation/" in link
 
@@ -193,6 +150,12 @@ async def test_staff_finds_a_time_and_a_guest_accepts_from_the_email(
     await guest.get_by_role("button", name="Yes, I am coming").click()
     await expect(guest.get_by_role("status")).to_contain_text("your seat is confirmed")
     await guest.close()
+
+    # The organiser sees the answer on the console.
+    await page.reload()
+    row = page.get_by_role("row").filter(has_text="guest@example.org")
+    await expect(row.get_by_role("cell", name="Coming", exact=True)).to_be_visible()
+    await page.close()
 
 
 async def test_narrow_screens_get_a_menu_button_and_never_scroll_sideways(

@@ -25,41 +25,18 @@ import uvicorn
 from conftest import TEST_SECRET, empty_tables
 
 from exchange.app import create_app
-from exchange.models.accounts import Role, User
-from exchange.models.cities import Practice, PracticeStatus
-from exchange.models.dialogues import Invitee
-from exchange.models.matching import PeerExchange
-from exchange.services import (
-    briefs,
-    dialogue_mail,
-    dialogues,
-    findings,
-    match_requests,
-    peer_invitations,
-    rsvp,
-)
-from exchange.services.dialogues import DialogueInput
-from exchange.services.match_requests import RequestInput
+from exchange.models.accounts import User
 from exchange.settings import Settings
 
-from matching_data import load_catalogue
-from support import PASSWORD, SMTPServer, free_port, make_user, post_form, wait_for
+from browser_support import CHROMIUM, CHROMIUM_FLAGS, failed, keep_artifacts, keep_open_pages
+from proof_world import build_world
+from support import PASSWORD, SMTPServer, free_port, post_form, wait_for
 
 TESTS = Path(__file__).parent
 NODE_MODULES = TESTS / "js" / "node_modules"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 VNU = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 JAVA = shutil.which("java")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 _missing = [
     what
@@ -85,6 +62,9 @@ ROLES = ("anonymous", "official", "staff", "admin")
 EVERYONE = frozenset(ROLES)
 MEMBERS = frozenset(("official", "staff", "admin"))
 STAFF = frozenset(("staff", "admin"))
+OFFICIAL = frozenset(("official",))
+# Forms that staff and admins see alike, walked as staff only to keep the run short.
+EDITORS = frozenset(("staff",))
 
 
 @dataclass(frozen=True)
@@ -93,6 +73,7 @@ class Screen:
     path: str  # with {placeholders} filled from the world's values
     roles: frozenset[str]
     submit_empty: bool = False  # post the page's main form empty, to show its errors
+    shows: str = ""  # English text proving the page is in the state meant to be checked
 
 
 SCREENS = (
@@ -127,6 +108,55 @@ SCREENS = (
     Screen("brief", "/briefs/{brief}", EVERYONE),
     Screen("brief diff", "/briefs/{brief}/diff?from=1&to=2", EVERYONE),
     Screen("findings", "/dialogues/{dialogue}/findings", STAFF),
+    Screen("challenges", "/challenges", EVERYONE),
+    Screen("notices", "/notices", MEMBERS),
+    Screen("import", "/import", EDITORS),
+    Screen("convene a dialogue", "/dialogues/new", EDITORS),
+    Screen("edit a dialogue", "/dialogues/{dialogue}/edit", EDITORS),
+    Screen("poll", "/dialogues/invitation/{poll_token}", EVERYONE, shows="Which times suit you?"),
+    Screen(
+        "organiser console with a poll",
+        "/dialogues/{poll_dialogue}/organise",
+        EDITORS,
+        shows="Poll answers",
+    ),
+    Screen(
+        "slot finder",
+        "/dialogues/{poll_dialogue}/organise?from=2030-03-04&to=2030-03-06&duration=60",
+        EDITORS,
+        shows="inside working hours for",
+    ),
+    Screen("new brief", "/briefs/new", EDITORS),
+    Screen("edit a brief", "/briefs/{brief}/edit", EDITORS),
+    Screen("brief for print", "/briefs/{brief}/print", EVERYONE),
+    Screen("circles", "/circles", MEMBERS),
+    Screen("new circle", "/circles/new", EDITORS),
+    Screen("new circle with errors", "/circles/new", EDITORS, True),
+    Screen("circle home", "/circles/{circle}", OFFICIAL, shows="How do we rest?"),
+    Screen(
+        "circle agreement", "/circles/{invited_circle}", OFFICIAL, shows="I accept the agreement"
+    ),
+    Screen(
+        "listed circle",
+        "/circles/{listed_circle}",
+        frozenset(("official", "staff")),
+        shows="Ask to join",
+    ),
+    Screen("circle members", "/circles/{circle}/members", OFFICIAL),
+    Screen("facilitator console", "/circles/{circle}/settings", OFFICIAL),
+    Screen("new thread", "/circles/{circle}/threads/new", OFFICIAL),
+    Screen("thread", "/circles/{circle}/threads/{thread}", OFFICIAL, shows="Walking helped me."),
+    Screen("edit a post", "/circles/{circle}/posts/{post}/edit", OFFICIAL),
+    Screen("check-in", "/circles/{circle}/checkins", OFFICIAL),
+    Screen("check-in with errors", "/circles/{circle}/checkins", OFFICIAL, True),
+    Screen("check-in summary", "/circles/{circle}/checkins/summary", OFFICIAL),
+    Screen(
+        "meetings with times",
+        "/circles/{circle}/meetings?from=2030-02-04&to=2030-02-06&duration=60",
+        OFFICIAL,
+        shows="inside working hours for",
+    ),
+    Screen("admin circles", "/admin/circles", frozenset(("admin",))),
 )
 
 
@@ -138,84 +168,6 @@ class World:
 
     def url(self, screen: Screen) -> str:
         return self.base_url + screen.path.format(**self.values)
-
-
-async def build_world(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
-    """Requests, invitations, an exchange, a dialogue with a guest, findings and a brief
-    with two published versions."""
-    catalogue = await load_catalogue()
-    admin = await make_user("ada@network.example", Role.ADMIN, name="Ada")
-    staff = catalogue.staff
-    request = await match_requests.check_file_request(
-        catalogue.lviv,
-        RequestInput(
-            city_key="lviv-ua",
-            challenges=["post-attack-recovery"],
-            description="Recovery after an attack on the city centre",
-            peers_wanted=2,
-        ),
-    )
-    invitation = await peer_invitations.check_invite_peer(
-        settings, catalogue.lviv, request.id, "nice-fr"
-    )
-    accepted = await peer_invitations.check_invite_peer(
-        settings, catalogue.lviv, request.id, "manchester-gb"
-    )
-    await peer_invitations.check_answer(settings, catalogue.manchester, accepted.id, True)
-    exchange = await PeerExchange.get(invitation_id=accepted.id)
-    fresh = await match_requests.check_file_request(
-        catalogue.lviv,
-        RequestInput(
-            city_key="lviv-ua",
-            challenges=["mental-health-trauma"],
-            description="Trauma support for first responders",
-            peers_wanted=1,
-        ),
-    )
-    practice = await Practice.filter(status=PracticeStatus.PUBLISHED).first()
-    assert practice is not None
-    dialogue = await dialogues.check_create_dialogue(
-        settings,
-        staff,
-        DialogueInput(
-            title="A two-city call",
-            start="2030-01-10T14:00:00+00:00",
-            end="2030-01-10T15:00:00+00:00",
-            visibility="invited",
-        ),
-    )
-    await rsvp.check_invite_people(
-        settings, staff, dialogue.id, [catalogue.lviv.email, "guest@example.org"]
-    )
-    guest = await Invitee.get(dialogue_id=dialogue.id, email="guest@example.org")
-    finding = await findings.check_record_finding(
-        staff, dialogue.id, findings.FindingInput(title="Vigils rebuild trust")
-    )
-    brief_input = briefs.BriefInput(
-        title="Ten findings on recovery",
-        summary="Cities met in June to talk.",
-        visibility="public",
-        findings=[finding.finding.id],
-        challenges=["post-attack-recovery"],
-    )
-    brief = await briefs.check_create_brief(staff, brief_input)
-    await briefs.check_publish(settings, staff, brief.id)
-    later = replace(brief_input, summary="Cities met in July to talk openly.")
-    await briefs.check_update_brief(staff, brief.id, later)
-    await briefs.check_publish(settings, staff, brief.id)
-    emails = {"official": catalogue.lviv.email, "staff": staff.email, "admin": admin.email}
-    values = {
-        "practice": str(practice.id),
-        "request": str(request.id),
-        "fresh_request": str(fresh.id),
-        "invitation": str(invitation.id),
-        "exchange": str(exchange.id),
-        "official_id": str(catalogue.lviv.id),
-        "dialogue": str(dialogue.id),
-        "guest_token": dialogue_mail.invitee_token(settings, guest),
-        "brief": str(brief.id),
-    }
-    return emails, values
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +215,16 @@ async def browser() -> AsyncIterator[Browser]:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield chromium
         await chromium.close()
+
+
+@pytest.fixture(autouse=True)
+async def keep_pages_of_a_failed_test(
+    request: pytest.FixtureRequest, browser: Browser
+) -> AsyncIterator[None]:
+    """A failing keyboard journey leaves its screenshot and HTML in tests/artifacts/."""
+    yield
+    if failed(request):
+        await keep_open_pages(browser, request.node.name)
 
 
 async def set_locale(locale: str) -> None:
@@ -318,15 +280,6 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
-
-
-def keep_artifacts(name: str, html: str, screenshot: bytes) -> Path:
-    folder = TESTS / "artifacts"
-    folder.mkdir(exist_ok=True)
-    stem = "".join(c if c.isalnum() else "-" for c in name)
-    (folder / f"{stem}.html").write_text(html)
-    (folder / f"{stem}.png").write_bytes(screenshot)
-    return folder / stem
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -387,6 +340,8 @@ async def page_sources(world: World, role: str, locale: str) -> dict[str, str]:
             else:
                 response = await client.get(url)
                 assert response.status_code == 200, (screen.name, response.status_code)
+            if locale == "en":
+                assert screen.shows in response.text, (screen.name, role, screen.shows)
             sources[screen.name] = response.text
     return sources
 
