@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -196,7 +197,7 @@ def cross_validate(cities: Sequence[PeerCity], judged: Sequence[Judged], k: int)
     names = list(GRID)
     table: dict[tuple[float, ...], list[float]] = {}
     for point in itertools.product(*GRID.values()):
-        values = dict(zip(names, point, strict=True))
+        values: dict[str, Any] = dict(zip(names, point, strict=True))
         values["text"] = 1.0 - values["taxonomy"]
         table[point] = engine_scores(cities, judged, replace(WEIGHTS, **values))
     fold_of = folds(judged, k)
@@ -204,7 +205,10 @@ def cross_validate(cities: Sequence[PeerCity], judged: Sequence[Judged], k: int)
     for fold in range(k):
         train = [i for i, f in enumerate(fold_of) if f != fold]
         best = max(table, key=lambda p: sum(table[p][i] for i in train))
-        print(f"  fold {fold}: chose " + ", ".join(f"{n}={v}" for n, v in zip(names, best, strict=True)))
+        print(
+            f"  fold {fold}: chose "
+            + ", ".join(f"{n}={v}" for n, v in zip(names, best, strict=True))
+        )
         for i, f in enumerate(fold_of):
             if f == fold:
                 held_out[i] = table[best][i]

@@ -20,7 +20,7 @@ Modules, one job each:
 
 - `model`: `Weights`, the plain-data inputs and outputs (`PeerCity`, `MatchQuery`,
   `Candidate`, `Reason`, ...) and the errors
-- `lexicon`: the multilingual challenge lexicon, read from `exchange/data`
+- `lexicon`: the multilingual challenge and need lexicons, read from `exchange/data`
 - `features`: what a text says (stems, concepts, query terms)
 - `postings`: the compressed inverted index and BM25
 - `index`: `MatchIndex`, building it and ranking with it
@@ -34,7 +34,13 @@ from __future__ import annotations
 from exchange.domain.matching.context import feedback_quality, reputation, response_quality
 from exchange.domain.matching.index import MatchIndex
 from exchange.domain.matching.keys import city_key
-from exchange.domain.matching.lexicon import Concept, default_concepts, parse_lexicon, read_lexicon
+from exchange.domain.matching.lexicon import (
+    NO_CHALLENGE,
+    Concept,
+    default_concepts,
+    parse_lexicon,
+    read_lexicon,
+)
 from exchange.domain.matching.model import (
     PIVOT_LANGUAGE,
     SIZE_SENSITIVE_CHALLENGES,
@@ -56,6 +62,7 @@ from exchange.domain.matching.model import (
 from exchange.domain.regions import REGIONS
 
 __all__ = [
+    "NO_CHALLENGE",
     "PIVOT_LANGUAGE",
     "REGIONS",
     "SIZE_SENSITIVE_CHALLENGES",

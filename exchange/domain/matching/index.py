@@ -25,7 +25,7 @@ from exchange.domain.matching.features import (
     query_terms,
     text_features,
 )
-from exchange.domain.matching.lexicon import Concept, default_concepts
+from exchange.domain.matching.lexicon import NO_CHALLENGE, Concept, default_concepts
 from exchange.domain.matching.model import (
     WEIGHTS,
     Candidate,
@@ -95,7 +95,7 @@ class MatchIndex:
         matcher = PhraseMatcher(
             (c.id, language, phrase)
             for c in lexicon
-            if c.slug in terms
+            if c.slug in terms or c.slug == NO_CHALLENGE
             for language, phrase in c.phrases
         )
         index = cls(ordered, terms, weights, matcher, lexicon)
@@ -218,7 +218,8 @@ class MatchIndex:
         wanted = dict.fromkeys(query.challenges, 1.0)
         for hit in features.concept_hits:
             slug = self._concepts[hit.concept].slug
-            wanted.setdefault(slug, self.weights.inferred_query_challenge)
+            if slug in self.taxonomy:
+                wanted.setdefault(slug, self.weights.inferred_query_challenge)
         return wanted
 
     def _taxonomy_signal(self, wanted: Mapping[str, float]) -> FloatArray:

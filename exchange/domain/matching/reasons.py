@@ -193,7 +193,7 @@ class Explainer:
                     {"title": practice.title, "words": tuple(words[:_MAX_MATCHED_WORDS])},
                 )
             )
-        themes = [slug for slug in slugs if (best, slug) not in named]
+        themes = [slug for slug in slugs if slug and (best, slug) not in named]
         if themes:
             reasons.append(
                 Reason(
