@@ -26,6 +26,7 @@ Modules, one job each:
 - `index`: `MatchIndex`, building it and ranking with it
 - `context`: language, region, size, capacity and reputation signals
 - `reasons`: why each candidate is proposed, as codes and facts
+- `shares`: the score split into labelled parts
 - `keys`: catalogue keys of cities
 """
 
@@ -59,12 +60,14 @@ from exchange.domain.matching.model import (
     UnknownCity,
     Weights,
 )
+from exchange.domain.matching.shares import SCORE_PARTS, score_shares
 from exchange.domain.regions import REGIONS
 
 __all__ = [
     "NO_CHALLENGE",
     "PIVOT_LANGUAGE",
     "REGIONS",
+    "SCORE_PARTS",
     "SIZE_SENSITIVE_CHALLENGES",
     "WEIGHTS",
     "Candidate",
@@ -89,4 +92,5 @@ __all__ = [
     "read_lexicon",
     "reputation",
     "response_quality",
+    "score_shares",
 ]

@@ -101,6 +101,13 @@ class ContextArrays:
 
         Size counts fully only when a wanted challenge depends on scale.
         """
+        weights = self.active_weights(parts, wanted)
+        total = sum(weights.values())
+        combined = sum(weights[name] * values for name, values in parts.items())
+        return np.asarray(combined, dtype=np.float64) / total
+
+    def active_weights(self, parts: Iterable[str], wanted: Mapping[str, float]) -> dict[str, float]:
+        """The weight of each context signal in use; size is halved unless scale matters."""
         w = self.weights
         size_sensitive = bool(SIZE_SENSITIVE_CHALLENGES.intersection(wanted))
         weights = {
@@ -110,9 +117,7 @@ class ContextArrays:
             "capacity": w.capacity,
             "reputation": w.reputation,
         }
-        total = sum(weights[name] for name in parts)
-        combined = sum(weights[name] * values for name, values in parts.items())
-        return np.asarray(combined, dtype=np.float64) / total
+        return {name: weights[name] for name in parts}
 
     def preferred_languages(self, query: MatchQuery, requester: int) -> tuple[str, ...]:
         """The request's languages, or else the requesting city's own."""

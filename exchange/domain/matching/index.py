@@ -42,6 +42,7 @@ from exchange.domain.matching.model import (
 )
 from exchange.domain.matching.postings import Postings, PostingsBuilder, accumulate_best_variant
 from exchange.domain.matching.reasons import Explainer
+from exchange.domain.matching.shares import score_shares
 from exchange.domain.text import PhraseMatcher
 
 
@@ -187,15 +188,20 @@ class MatchIndex:
         signals = {"taxonomy": taxonomy, "text": text, "fit": fit, "context": context}
         signals.update(context_parts)
         explainer = Explainer(self, query, requester, wanted, terms, doc_scores)
-        return [
-            Candidate(
-                city_key=self.cities[i].key,
-                score=float(np.clip(score[i], 0.0, 1.0)),
-                reasons=explainer.reasons(i, {k: float(v[i]) for k, v in signals.items()}),
-                signals={k: round(float(v[i]), 6) for k, v in signals.items()},
+        context_weights = self._context.active_weights(context_parts, wanted)
+        candidates = []
+        for i in chosen:
+            values = {k: float(v[i]) for k, v in signals.items()}
+            candidates.append(
+                Candidate(
+                    city_key=self.cities[i].key,
+                    score=float(np.clip(score[i], 0.0, 1.0)),
+                    reasons=explainer.reasons(i, values),
+                    signals={k: round(v, 6) for k, v in values.items()},
+                    shares=score_shares(values, self.weights, context_weights, bool(terms)),
+                )
             )
-            for i in chosen
-        ]
+        return candidates
 
     def _validate(self, query: MatchQuery) -> int:
         requester = self._city_index.get(query.city_key)

@@ -176,12 +176,17 @@ class Reason:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A ranked peer: score in [0, 1], reasons to show, raw signals to inspect."""
+    """A ranked peer: score in [0, 1], reasons to show, raw signals to inspect.
+
+    `shares` splits the score into labelled parts (`shares.SCORE_PARTS`: taxonomy, text,
+    language, region, size, availability), each part's share of it, adding up to 1.
+    """
 
     city_key: str
     score: float
     reasons: tuple[Reason, ...]
     signals: dict[str, float]
+    shares: dict[str, float] = field(default_factory=dict)
 
 
 class MatchError(ValueError):
