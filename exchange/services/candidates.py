@@ -10,16 +10,26 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from exchange.domain.matching import Candidate, MatchError, MatchQuery
+from exchange.domain.matching import SCORE_PARTS, Candidate, MatchError, MatchQuery
 from exchange.models.accounts import Role, User
 from exchange.models.cities import City
 from exchange.models.matching import MatchRequest, PeerInvitation
 from exchange.services import matching, visibility
+from exchange.services.labels import score_part_label
 
 log = logging.getLogger("exchange.candidates")
 
 
 CANDIDATES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class ScorePart:
+    """One labelled part of a candidate's score: its share of the score (0..1)."""
+
+    part: str
+    label: str
+    share: float
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,8 @@ class CandidateView:
     score: float
     reasons: list[str]
     free_capacity: int
+    # The score split into labelled parts, in `SCORE_PARTS` order, shares adding up to 1.
+    parts: tuple[ScorePart, ...] = ()
     # False when nobody answers for the city on Exchange yet: staff will have to.
     has_official: bool = True
 
@@ -81,6 +93,15 @@ def _view(candidate: Candidate, city: City) -> CandidateView:
         score=round(candidate.score, 4),
         reasons=matching.reason_texts(candidate.reasons),
         free_capacity=max(city.mentoring_capacity - city.capacity_used, 0),
+        parts=score_parts(candidate),
+    )
+
+
+def score_parts(candidate: Candidate) -> tuple[ScorePart, ...]:
+    """The candidate's score as labelled shares, in the reader's locale."""
+    return tuple(
+        ScorePart(part, score_part_label(part), candidate.shares.get(part, 0.0))
+        for part in SCORE_PARTS
     )
 
 

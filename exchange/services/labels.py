@@ -92,6 +92,19 @@ def invitation_status_label(value: str) -> str:
     return labels.get(value, value)
 
 
+def score_part_label(part: str) -> str:
+    """The name of one part of a candidate's score (`domain.matching.SCORE_PARTS`)."""
+    labels = {
+        "taxonomy": _("Taxonomy fit"),
+        "text": _("Text match"),
+        "language": _("Language"),
+        "region": _("Region"),
+        "size": _("Size"),
+        "availability": _("Availability"),
+    }
+    return labels.get(part, part)
+
+
 def region_label(region: str) -> str:
     """A region code as the region's name in the reader's locale; unknown codes as given."""
     if not is_region(region):

@@ -86,6 +86,9 @@ def candidate_json(candidate: CandidateView) -> dict[str, Any]:
         "city": candidate.city.key,
         "name": candidate.city.name,
         "score": candidate.score,
+        "score_parts": [
+            {"part": p.part, "label": p.label, "share": p.share} for p in candidate.parts
+        ],
         "reasons": candidate.reasons,
         "free_capacity": candidate.free_capacity,
     }
@@ -342,8 +345,24 @@ SCHEMAS: dict[str, Any] = {
             "city": {"type": "string"},
             "name": {"type": "string"},
             "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "score_parts": {
+                "type": "array",
+                "description": "The score split into labelled parts; shares add up to 1",
+                "items": ref("ScorePart"),
+            },
             "reasons": STRINGS,
             "free_capacity": {"type": "integer"},
+        },
+    },
+    "ScorePart": {
+        "type": "object",
+        "properties": {
+            "part": {
+                "type": "string",
+                "enum": ["taxonomy", "text", "language", "region", "size", "availability"],
+            },
+            "label": {"type": "string", "description": "The part's name in the reader's language"},
+            "share": {"type": "number", "minimum": 0, "maximum": 1},
         },
     },
     "CandidateList": {
