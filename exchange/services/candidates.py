@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from exchange.domain.matching import SCORE_PARTS, Candidate, MatchError, MatchQuery
 from exchange.models.accounts import Role, User
@@ -61,6 +62,7 @@ def query_for(request: MatchRequest, city_key: str, limit: int) -> MatchQuery:
         languages=tuple(request.languages),
         regions=tuple(request.regions),
         limit=limit,
+        today=datetime.now(UTC).date(),
     )
 
 
@@ -122,13 +124,26 @@ async def reasons_for(request: MatchRequest, peer: City) -> list[str]:
     return matching.reason_texts(found.reasons) if found else []
 
 
-async def score_of(request: MatchRequest, peer: City) -> float | None:
-    """The peer's score for the request when it is among the ranked, for the record."""
+async def place_of(
+    request: MatchRequest, peer: City, invitations: Sequence[PeerInvitation]
+) -> tuple[int | None, float | None]:
+    """The peer's place among the candidates not yet invited (1 = first) and its score,
+    each None when the ranking does not list it; one ranking for both."""
     try:
         ranked = await matching.rank(query_for(request, await city_key_of(request), 50))
     except MatchError:
-        return None
-    return next((round(c.score, 4) for c in ranked if c.city_key == peer.key), None)
+        return None, None
+    invited = {i.city_id for i in invitations}
+    keys = dict(await City.filter(key__in=[c.city_key for c in ranked]).values_list("key", "id"))
+    place = 0
+    for candidate in ranked:
+        city_id = keys.get(candidate.city_key)
+        if city_id is None or city_id in invited:
+            continue
+        place += 1
+        if city_id == peer.id:
+            return place, round(candidate.score, 4)
+    return None, None
 
 
 async def city_key_of(request: MatchRequest) -> str:

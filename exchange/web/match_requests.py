@@ -58,6 +58,7 @@ def request_input(form: FormData) -> RequestInput:
         format=text(form, "format", 32),
         time_frame=text(form, "time_frame", 400),
         peers_wanted=text(form, "peers_wanted", 8),
+        auto_fallback=text(form, "auto_fallback", 8) == "on",
     )
 
 
@@ -147,7 +148,11 @@ async def request_invite(request: Request) -> Response:
     response = redirect(f"/requests/{request_id}")
     try:
         invitation = await peer_invitations.check_invite_peer(
-            request.app.state.settings, user, request_id, city_key
+            request.app.state.settings,
+            user,
+            request_id,
+            city_key,
+            text(form, "override_reason", 2000),
         )
     except (ValidationError, Conflict) as exc:
         message = exc.message if isinstance(exc, Conflict) else "; ".join(exc.fields.values())

@@ -183,6 +183,7 @@ class MatchIndex:
         context_parts = self._context.signals(query, requester)
         context = self._context.combine(context_parts, wanted)
         score = fit * (self.weights.floor + (1.0 - self.weights.floor) * context)
+        score = score * self._context.busy_factor(query)
         eligible = self._eligible(requester, fit)
         chosen = _top_indices(np.where(eligible, score, -1.0), query.limit)
         signals = {"taxonomy": taxonomy, "text": text, "fit": fit, "context": context}
@@ -234,7 +235,12 @@ class MatchIndex:
         if not wanted:
             return total
         for slug, weight in wanted.items():
-            total += weight * self._slug_coverage(slug)
+            coverage = self._slug_coverage(slug)
+            declined = self._context.declined.get(slug)
+            if declined:
+                coverage = coverage.copy()
+                coverage[declined] *= self.weights.declined_experience
+            total += weight * coverage
         return total / sum(wanted.values())
 
     def _slug_coverage(self, slug: str) -> FloatArray:

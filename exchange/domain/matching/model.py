@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 import numpy as np
@@ -59,6 +60,9 @@ class Weights:
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     title_repeat: int = 2  # title words count this many times in a practice's text
+    # answers: what declines say about a peer
+    declined_experience: float = 0.5  # coverage of a challenge declined "not our experience"
+    busy: float = 0.8  # score factor while a "no capacity" decline is recent
 
 
 WEIGHTS = Weights()
@@ -90,12 +94,18 @@ class PracticeDoc:
 
 @dataclass(frozen=True)
 class PeerHistory:
-    """How a city answered past invitations, and how its exchanges were rated (1..5)."""
+    """How a city answered past invitations, and how its exchanges were rated (1..5).
+
+    `declined_challenges` are the challenges of requests it declined as "not our
+    experience"; `busy_until` is the day a recent "no capacity" decline stops counting.
+    """
 
     accepted: int = 0
     declined: int = 0
     expired: int = 0
     feedback: tuple[int, ...] = ()
+    declined_challenges: tuple[str, ...] = ()
+    busy_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,7 @@ class MatchQuery:
     languages: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     limit: int = 5
+    today: date | None = None  # for answers that count for a while; None: they all count
 
 
 # ---------------------------------------------------------------------------- outputs
