@@ -13,11 +13,19 @@ from exchange.models.accounts import User
 from exchange.models.matching import (
     DeclineReason,
     MatchRequest,
+    PeerExchange,
     PeerInvitation,
     RequestEvent,
 )
-from exchange.services import candidates, match_requests, outbox, peer_invitations
-from exchange.services.errors import ValidationError
+from exchange.services import (
+    brokering_report,
+    candidates,
+    exchanges,
+    match_requests,
+    outbox,
+    peer_invitations,
+)
+from exchange.services.errors import PermissionDenied, ValidationError
 from exchange.settings import Settings
 
 from matching_data import Catalogue, load_catalogue
@@ -183,3 +191,46 @@ async def test_staff_override_the_ranking_only_with_a_reason_which_is_recorded(
     assert response.status_code == 303
     mine = await PeerInvitation.get(request_id=other, city__key="nice-fr")
     assert mine.rank == 2 and mine.override_reason == ""
+
+
+async def test_staff_report_follows_the_first_ranked_peer_per_challenge(
+    client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings
+) -> None:
+    request_id = await file_request(client, catalogue.lviv)
+    invitation = await peer_invitations.check_invite_peer(
+        settings, catalogue.lviv, request_id, "manchester-gb"
+    )
+    await peer_invitations.check_answer(settings, catalogue.manchester, invitation.id, True)
+    exchange = await PeerExchange.get(invitation_id=invitation.id)
+    await exchanges.check_conclude(settings, catalogue.lviv, exchange.id, 5, "Memorial planning")
+
+    rows = {r.slug: r for r in await brokering_report.first_ranked_report(catalogue.staff)}
+    row = rows["post-attack-recovery"]
+    assert (row.requests, row.first_invited, row.first_accepted, row.first_rated_well) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    with pytest.raises(PermissionDenied):
+        await brokering_report.first_ranked_report(catalogue.lviv)
+
+    await switch(client, catalogue.staff)
+    page = await client.get("/brokering/report")
+    assert page.status_code == 200
+    assert "Post-attack recovery" in page.text
+    await switch(client, catalogue.lviv)
+    assert (await client.get("/brokering/report")).status_code in (403, 404)
+
+
+async def test_the_dashboard_lists_overrides_with_their_reasons(
+    client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings
+) -> None:
+    request_id = await file_request(client, catalogue.lviv)
+    await peer_invitations.check_invite_peer(
+        settings, catalogue.staff, request_id, "toronto-ca", "Toronto offered help directly"
+    )
+    await switch(client, catalogue.staff)
+    page = await client.get("/brokering")
+    assert "Invitations past the ranking" in page.text
+    assert "Toronto offered help directly" in page.text
