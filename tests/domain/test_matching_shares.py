@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from exchange.domain.matching import (
@@ -68,7 +70,7 @@ def test_shares_are_the_contributions_to_the_score() -> None:
         "reputation": 0.5,
     }
     weights = {"language": 0.3, "size": 0.05, "capacity": 0.1, "reputation": 0.3}
-    shares = score_shares(signals, WEIGHTS, weights, has_text=True)
+    shares = score_shares(signals, replace(WEIGHTS, floor=0.6), weights, has_text=True)
     score = 0.8 * (0.6 + 0.4 * (0.3 + 0.1 + 0.15) / 0.75)
     assert shares["taxonomy"] == pytest.approx(0.6 * 0.6 * 1.0 / score, abs=1e-3)
     assert shares["text"] == pytest.approx(0.6 * 0.4 * 0.5 / score, abs=1e-3)

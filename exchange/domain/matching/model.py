@@ -40,11 +40,11 @@ class Weights:
     taxonomy: float = 0.6  # share of fit from challenge coverage
     text: float = 0.4  # share of fit from BM25 relevance to the description
     related_credit: float = 0.5  # a practice on a related challenge counts this much
-    inferred_query_challenge: float = 0.5  # challenge read from the text vs one declared
+    inferred_query_challenge: float = 0.3  # challenge read from the text vs one declared
     inferred_practice_challenge: float = 0.6  # practice mentions vs declares a challenge
-    text_saturation: float = 0.35  # query idf mass a practice must cover to score 1.0
+    text_saturation: float = 0.25  # query idf mass a practice must cover to score 1.0
     # context: how good the exchange would be
-    floor: float = 0.6  # part of fit that context cannot take away
+    floor: float = 0.75  # part of fit that context cannot take away
     language: float = 0.30
     region: float = 0.20  # only when the request names preferred regions
     size: float = 0.10  # halved unless a requested challenge is size-sensitive
