@@ -361,7 +361,12 @@ def test_text_reasons_quote_only_words_the_practice_uses() -> None:
     assert (
         Reason(
             ReasonCode.PRACTICE_TEXT,
-            {"title": "Street festival security", "words": ("help", "families")},
+            {
+                "title": "Street festival security",
+                "words": ("help", "families"),
+                # the practice's own sentence that matched, quoted
+                "sentence": "Families were helped after the terror attack at the street festival.",
+            },
         )
         in reasons
     )

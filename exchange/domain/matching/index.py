@@ -23,6 +23,7 @@ from exchange.domain.matching.features import (
     TextFeatures,
     practice_text,
     query_terms,
+    split_sentences,
     text_features,
 )
 from exchange.domain.matching.lexicon import NO_CHALLENGE, Concept, default_concepts
@@ -346,8 +347,19 @@ class MatchIndex:
 
     def doc_terms(self, doc: int, practice: PracticeDoc) -> set[str]:
         """Re-derive a practice's terms; only done for the few candidates shown."""
-        text = practice_text(practice, 1)
-        return set(text_features(text, self._matcher, language=self.doc_language(doc)).terms)
+        terms: set[str] = set()
+        for _, sentence_terms in self.doc_sentences(doc, practice):
+            terms |= sentence_terms
+        return terms
+
+    def doc_sentences(self, doc: int, practice: PracticeDoc) -> list[tuple[str, set[str]]]:
+        """The practice's title and each sentence of its text, with their terms."""
+        language = self.doc_language(doc)
+        pieces = [practice.title, *split_sentences(f"{practice.summary} {practice.outcomes}")]
+        return [
+            (piece, set(text_features(piece, self._matcher, language=language).terms))
+            for piece in pieces
+        ]
 
 
 _MIN_DOCS_FOR_COMMON = 5

@@ -170,8 +170,10 @@ class Reason:
       known), ``challenges`` (taxonomy names)
     - practice_related: ``title``, ``year`` (only when known), ``challenge`` (the
       practice's), ``requested`` (the related one asked for)
-    - practice_text: ``title``, ``words`` (the request's own words the practice uses)
-    - practice_text_theme: ``title``, ``challenges``
+    - practice_text: ``title``, ``words`` (the request's own words the practice uses),
+      ``sentence`` (only when found: the practice's sentence holding most of them)
+    - practice_text_theme: ``title``, ``challenges``, ``sentence`` (as above, only when
+      practice_text does not already quote it)
     - shared_language: ``languages`` (ISO 639-1 codes), ``preferred`` (True when they
       are languages the request asks for, False when the requesting city's own)
     - preferred_region: ``region`` (a region code)
