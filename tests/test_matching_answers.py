@@ -227,10 +227,19 @@ async def test_the_dashboard_lists_overrides_with_their_reasons(
     client: httpx.AsyncClient, catalogue: Catalogue, settings: Settings
 ) -> None:
     request_id = await file_request(client, catalogue.lviv)
-    await peer_invitations.check_invite_peer(
-        settings, catalogue.staff, request_id, "toronto-ca", "Toronto offered help directly"
-    )
     await switch(client, catalogue.staff)
+    page = await client.get(f"/requests/{request_id}")
+    assert "Invite a city outside the list" in page.text
+    ranked = {c.city.key for c in await candidates.request_candidates(catalogue.staff, request_id)}
+    assert "toronto-ca" not in ranked
+    await post_form(
+        client,
+        f"/requests/{request_id}/invite",
+        {"city": "toronto-ca", "override_reason": "Toronto offered help directly"},
+    )
+    invitation = await PeerInvitation.get(request_id=request_id, city__key="toronto-ca")
+    assert invitation.rank is None
+    assert invitation.override_reason == "Toronto offered help directly"
     page = await client.get("/brokering")
     assert "Invitations past the ranking" in page.text
     assert "Toronto offered help directly" in page.text

@@ -43,6 +43,8 @@ class CandidateView:
     free_capacity: int
     # The score split into labelled parts, in `SCORE_PARTS` order, shares adding up to 1.
     parts: tuple[ScorePart, ...] = ()
+    # Place among the candidates not yet invited (1 = first-ranked).
+    rank: int = 0
     # False when nobody answers for the city on Exchange yet: staff will have to.
     has_official: bool = True
 
@@ -86,7 +88,9 @@ async def rank_candidates(
         views.append(_view(candidate, peer))
     views = views[:CANDIDATES_SHOWN]
     staffed = await _cities_with_officials([v.city.id for v in views])
-    return [replace(v, has_official=v.city.id in staffed) for v in views]
+    return [
+        replace(v, has_official=v.city.id in staffed, rank=n) for n, v in enumerate(views, start=1)
+    ]
 
 
 def _view(candidate: Candidate, city: City) -> CandidateView:
