@@ -223,6 +223,7 @@ RULES: dict[tuple[str, str], dict[str, int]] = {
         role: code for role, code in REQUEST_SEEN.items() if code != 200
     },
     ("GET", "/brokering"): STAFF,
+    ("GET", "/brokering/report"): STAFF,
     ("GET", "/peer-invitations"): SIGNED_IN,
     ("GET", "/peer-invitations/{invitation_id:id}"): INVITATION_SEEN,
     ("POST", "/peer-invitations/{invitation_id:id}"): {

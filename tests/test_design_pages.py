@@ -174,6 +174,10 @@ async def test_candidates_are_compact_cards_below_the_invitations_once_there_are
     candidates = section(page, "candidates-heading")
     assert "<meter" in candidates and "Fit with the request" in candidates
     assert candidates.count("<article") == candidates.count('name="city"')
+    # the score's parts, labelled, one share each
+    assert candidates.count("How the score is made up") == candidates.count("<article")
+    for label in ("Taxonomy fit", "Text match", "Language", "Region", "Size", "Availability"):
+        assert f'aria-label="{label}"' in candidates
 
     await invite(client, location, "manchester-gb")
     page = (await client.get(location)).text

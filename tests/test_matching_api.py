@@ -98,6 +98,18 @@ async def test_full_workflow_through_the_api(
     assert [c["city"] for c in ranked[:2]] == ["manchester-gb", "nice-fr"]
     assert 0 < ranked[0]["score"] <= 1
     assert any("Recovery after the Arena bombing" in r for r in ranked[0]["reasons"])
+    parts = ranked[0]["score_parts"]
+    assert [p["part"] for p in parts] == [
+        "taxonomy",
+        "text",
+        "language",
+        "region",
+        "size",
+        "availability",
+    ]
+    assert [p["label"] for p in parts][:2] == ["Taxonomy fit", "Text match"]
+    assert abs(sum(p["share"] for p in parts) - 1) < 0.01
+    assert parts[0]["share"] > parts[4]["share"]  # declared experience outweighs size
 
     invited = await script.post(
         f"/api/v1/requests/{request_id}/invitations",

@@ -80,7 +80,9 @@ async def test_many_concurrent_acceptances_never_overbook(
             ),
         )
         invitations.append(
-            await peer_invitations.check_invite_peer(settings, catalogue.staff, mr.id, "nice-fr")
+            await peer_invitations.check_invite_peer(
+                settings, catalogue.staff, mr.id, "nice-fr", "Nice asked to help"
+            )
         )
     results = await asyncio.gather(
         *(peer_invitations.check_answer(settings, catalogue.nice, i.id, True) for i in invitations),

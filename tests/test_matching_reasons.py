@@ -234,3 +234,22 @@ def test_reasons_name_languages_and_regions_in_the_readers_locale() -> None:
     with use_locale("fr"):
         assert reason_text(shared) == "Partage des langues de travail : anglais et français"
         assert reason_text(region) == "Dans une région souhaitée : Amérique latine"
+
+
+def test_text_reasons_quote_the_practice_sentence_that_matched() -> None:
+    sentence = "Bollards protect the Christmas market."
+    words = Reason(
+        ReasonCode.PRACTICE_TEXT,
+        {"title": "Bornes", "words": ("bollards",), "sentence": sentence},
+    )
+    theme = Reason(
+        ReasonCode.PRACTICE_TEXT_THEME,
+        {"title": "Bornes", "challenges": ("Soft targets",), "sentence": sentence},
+    )
+    assert reason_texts([words, theme]) == [
+        "Practice 'Bornes' matches your description: bollards, in \u201c" + sentence + "\u201d",
+        "Practice 'Bornes' deals with soft targets as described in your request, "
+        "in \u201c" + sentence + "\u201d",
+    ]
+    with use_locale("fr"):
+        assert sentence in reason_text(words) and "%(" not in reason_text(theme)

@@ -93,6 +93,7 @@ SCREENS = (
     Screen("peer invitations", "/peer-invitations", MEMBERS),
     Screen("exchange", "/exchanges/{exchange}", MEMBERS),
     Screen("brokering", "/brokering", STAFF),
+    Screen("brokering report", "/brokering/report", STAFF),
     Screen("admin users", "/admin/users", frozenset(("admin",))),
     Screen("admin user", "/admin/users/{official_id}", frozenset(("admin",))),
     Screen("admin audit", "/admin/audit", frozenset(("admin",))),

@@ -172,8 +172,27 @@ def tokenize(text: str) -> list[str]:
 
 
 def has_stemmer(language: str) -> bool:
-    """True when a Snowball stemmer exists for this ISO 639-1 code."""
-    return language in STEMMER_ALGORITHMS
+    """True when a stemmer exists for this ISO 639-1 code (Snowball, or our Ukrainian one)."""
+    return language in STEMMER_ALGORITHMS or language == "uk"
+
+
+#: Ukrainian inflection endings, longest first. Snowball has no Ukrainian stemmer, and the
+#: Russian one leaves most Ukrainian endings on; stripping these alone lets the forms of
+#: one word meet, which is all BM25 and the lexicon need.
+_UK_ENDINGS = (
+    "ями ами ові еві єві ого ому ими іми ією ою ею єю ії ія ію ій ий их іх ої "  # noqa: RUF001
+    "ом ем ам ям ах ях ів їв ей а я у ю і и е о ь ї є"  # noqa: RUF001
+)
+_UK_SUFFIXES = tuple(sorted(_UK_ENDINGS.split(), key=len, reverse=True))
+_UK_MIN_STEM = 3
+
+
+@lru_cache(maxsize=50_000)
+def _stem_ukrainian(word: str) -> str:
+    for suffix in _UK_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= _UK_MIN_STEM:
+            return word[: -len(suffix)]
+    return word
 
 
 @cache
@@ -198,6 +217,8 @@ def stem_words(words: Sequence[str], language: str) -> list[str]:
     """Stem words with the language's stemmer (English if none), then fold accents."""
     if not words:
         return []
+    if language == "uk":
+        return [fold(_stem_ukrainian(w)) for w in words]
     return [fold(s) for s in _stemmer(language).stemWords(list(words))]
 
 

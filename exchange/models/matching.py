@@ -35,6 +35,15 @@ class InvitationStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class DeclineReason(StrEnum):
+    """Why a city declined an invitation; the ranking reads it (docs/matching.md)."""
+
+    NO_CAPACITY = "no-capacity"  # ranks lower for a while only
+    NOT_OUR_EXPERIENCE = "not-our-experience"  # ranks lower for the request's challenges
+    TIMING = "timing"
+    OTHER = "other"
+
+
 class ExchangeStatus(StrEnum):
     ACTIVE = "active"
     CONCLUDED = "concluded"
@@ -59,6 +68,8 @@ class MatchRequest(Model):
     format = fields.CharEnumField(ExchangeFormat, max_length=20, default=ExchangeFormat.ONLINE)
     time_frame = fields.CharField(max_length=200, default="")
     peers_wanted = fields.SmallIntField(default=1)
+    # When an invitation is declined or expires, invite the next-ranked peer not yet invited.
+    auto_fallback = fields.BooleanField(default=False, db_default=False)
     status = fields.CharEnumField(
         RequestStatus, max_length=16, default=RequestStatus.OPEN, db_index=True
     )
@@ -106,6 +117,13 @@ class PeerInvitation(Model):
     )
     score = fields.FloatField(null=True)
     reason = fields.TextField(default="")
+    decline_reason = fields.CharEnumField(DeclineReason, max_length=24, null=True)
+    # Place in the ranked candidates when invited (1 = first), null when not among them.
+    rank = fields.SmallIntField(null=True)
+    # Set when staff invited past a higher-ranked candidate or outside the list.
+    override_reason = fields.TextField(default="", db_default="")
+    # True when the automatic fallback sent it, not a person.
+    automatic = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField()
     answered_at = fields.DatetimeField(null=True)
     expires_at = fields.DatetimeField(db_index=True)

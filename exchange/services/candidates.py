@@ -9,17 +9,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
-from exchange.domain.matching import Candidate, MatchError, MatchQuery
+from exchange.domain.matching import SCORE_PARTS, Candidate, MatchError, MatchQuery
 from exchange.models.accounts import Role, User
 from exchange.models.cities import City
 from exchange.models.matching import MatchRequest, PeerInvitation
 from exchange.services import matching, visibility
+from exchange.services.labels import score_part_label
 
 log = logging.getLogger("exchange.candidates")
 
 
 CANDIDATES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class ScorePart:
+    """One labelled part of a candidate's score: its share of the score (0..1)."""
+
+    part: str
+    label: str
+    share: float
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,10 @@ class CandidateView:
     score: float
     reasons: list[str]
     free_capacity: int
+    # The score split into labelled parts, in `SCORE_PARTS` order, shares adding up to 1.
+    parts: tuple[ScorePart, ...] = ()
+    # Place among the candidates not yet invited (1 = first-ranked).
+    rank: int = 0
     # False when nobody answers for the city on Exchange yet: staff will have to.
     has_official: bool = True
 
@@ -49,6 +64,7 @@ def query_for(request: MatchRequest, city_key: str, limit: int) -> MatchQuery:
         languages=tuple(request.languages),
         regions=tuple(request.regions),
         limit=limit,
+        today=datetime.now(UTC).date(),
     )
 
 
@@ -72,7 +88,9 @@ async def rank_candidates(
         views.append(_view(candidate, peer))
     views = views[:CANDIDATES_SHOWN]
     staffed = await _cities_with_officials([v.city.id for v in views])
-    return [replace(v, has_official=v.city.id in staffed) for v in views]
+    return [
+        replace(v, has_official=v.city.id in staffed, rank=n) for n, v in enumerate(views, start=1)
+    ]
 
 
 def _view(candidate: Candidate, city: City) -> CandidateView:
@@ -81,6 +99,15 @@ def _view(candidate: Candidate, city: City) -> CandidateView:
         score=round(candidate.score, 4),
         reasons=matching.reason_texts(candidate.reasons),
         free_capacity=max(city.mentoring_capacity - city.capacity_used, 0),
+        parts=score_parts(candidate),
+    )
+
+
+def score_parts(candidate: Candidate) -> tuple[ScorePart, ...]:
+    """The candidate's score as labelled shares, in the reader's locale."""
+    return tuple(
+        ScorePart(part, score_part_label(part), candidate.shares.get(part, 0.0))
+        for part in SCORE_PARTS
     )
 
 
@@ -101,13 +128,26 @@ async def reasons_for(request: MatchRequest, peer: City) -> list[str]:
     return matching.reason_texts(found.reasons) if found else []
 
 
-async def score_of(request: MatchRequest, peer: City) -> float | None:
-    """The peer's score for the request when it is among the ranked, for the record."""
+async def place_of(
+    request: MatchRequest, peer: City, invitations: Sequence[PeerInvitation]
+) -> tuple[int | None, float | None]:
+    """The peer's place among the candidates not yet invited (1 = first) and its score,
+    each None when the ranking does not list it; one ranking for both."""
     try:
         ranked = await matching.rank(query_for(request, await city_key_of(request), 50))
     except MatchError:
-        return None
-    return next((round(c.score, 4) for c in ranked if c.city_key == peer.key), None)
+        return None, None
+    invited = {i.city_id for i in invitations}
+    keys = dict(await City.filter(key__in=[c.city_key for c in ranked]).values_list("key", "id"))
+    place = 0
+    for candidate in ranked:
+        city_id = keys.get(candidate.city_key)
+        if city_id is None or city_id in invited:
+            continue
+        place += 1
+        if city_id == peer.id:
+            return place, round(candidate.score, 4)
+    return None, None
 
 
 async def city_key_of(request: MatchRequest) -> str:

@@ -19,7 +19,12 @@ from exchange.i18n import gettext as _
 from exchange.i18n import ngettext
 from exchange.models.accounts import Role
 from exchange.models.dialogues import DialogueFormat, DialogueStatus, Seat, Vote
-from exchange.models.matching import ExchangeFormat, InvitationStatus, RequestStatus
+from exchange.models.matching import (
+    DeclineReason,
+    ExchangeFormat,
+    InvitationStatus,
+    RequestStatus,
+)
 
 
 def role_label(role: Role | str) -> str:
@@ -90,6 +95,35 @@ def invitation_status_label(value: str) -> str:
         InvitationStatus.WITHDRAWN.value: _("Withdrawn"),
     }
     return labels.get(value, value)
+
+
+def decline_reason_label(value: str) -> str:
+    labels = {
+        DeclineReason.NO_CAPACITY.value: _("No capacity at the moment"),
+        DeclineReason.NOT_OUR_EXPERIENCE.value: _("Not our experience"),
+        DeclineReason.TIMING.value: _("The timing does not suit"),
+        DeclineReason.OTHER.value: _("Other"),
+    }
+    value = str(getattr(value, "value", value))
+    return labels.get(value, value)
+
+
+def decline_reason_options() -> list[tuple[str, str]]:
+    """(code, label) for every decline reason, in the order forms offer them."""
+    return [(reason.value, decline_reason_label(reason.value)) for reason in DeclineReason]
+
+
+def score_part_label(part: str) -> str:
+    """The name of one part of a candidate's score (`domain.matching.SCORE_PARTS`)."""
+    labels = {
+        "taxonomy": _("Taxonomy fit"),
+        "text": _("Text match"),
+        "language": _("Language"),
+        "region": _("Region"),
+        "size": _("Size"),
+        "availability": _("Availability"),
+    }
+    return labels.get(part, part)
 
 
 def region_label(region: str) -> str:

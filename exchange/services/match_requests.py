@@ -55,6 +55,7 @@ class RequestInput:
     format: str = ExchangeFormat.ONLINE.value
     time_frame: str = ""
     peers_wanted: int | str = 1
+    auto_fallback: bool = False  # invite the next-ranked peer after a decline or expiry
 
 
 async def check_file_request(user: User, data: RequestInput) -> MatchRequest:
@@ -103,6 +104,7 @@ async def check_file_request(user: User, data: RequestInput) -> MatchRequest:
             format=ExchangeFormat(data.format),
             time_frame=time_frame,
             peers_wanted=peers_wanted,
+            auto_fallback=data.auto_fallback,
             status=RequestStatus.OPEN,
             created_at=now,
             updated_at=now,

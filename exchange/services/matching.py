@@ -16,6 +16,7 @@ import contextvars
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from tortoise.expressions import F
 from tortoise.functions import Count
@@ -39,6 +40,7 @@ from exchange.models.cities import (
 )
 from exchange.models.matching import (
     AvailabilityVersion,
+    DeclineReason,
     InvitationStatus,
     PeerExchange,
     PeerInvitation,
@@ -56,6 +58,8 @@ AVAILABILITY_ROW_ID = 1
 # How long a ranking waits for a rebuild after the catalogue changed before it answers
 # from the previous index. Small catalogues rebuild within it and are never stale.
 STALE_WAIT_SECONDS = 2.0
+# A "no capacity" decline lowers the city's rank for this many days after the answer.
+BUSY_DAYS = 30
 
 
 # ------------------------------------------------------------------ version stamps
@@ -145,6 +149,7 @@ async def load_history() -> dict[str, PeerHistory]:
         .values_list("mentor_id", "mentee_rating")
     ):
         ratings[mentor_id].append(int(rating))
+    declined, busy = await _load_decline_reasons()
     history: dict[str, PeerHistory] = {}
     for city_id in set(answers) | set(ratings):
         if city_id not in keys:
@@ -155,8 +160,28 @@ async def load_history() -> dict[str, PeerHistory]:
             declined=counts.get(InvitationStatus.DECLINED.value, 0),
             expired=counts.get(InvitationStatus.EXPIRED.value, 0),
             feedback=tuple(ratings.get(city_id, ())),
+            declined_challenges=tuple(sorted(declined.get(city_id, ()))),
+            busy_until=busy.get(city_id),
         )
     return history
+
+
+async def _load_decline_reasons() -> tuple[dict[int, set[str]], dict[int, date]]:
+    """Per city id: challenges it declined as not its experience, and until when a
+    "no capacity" decline counts (`BUSY_DAYS` after the latest one)."""
+    declined: dict[int, set[str]] = defaultdict(set)
+    busy: dict[int, date] = {}
+    rows = await PeerInvitation.filter(
+        status=InvitationStatus.DECLINED,
+        decline_reason__in=(DeclineReason.NOT_OUR_EXPERIENCE, DeclineReason.NO_CAPACITY),
+    ).values_list("city_id", "decline_reason", "answered_at", "request__challenges")
+    for city_id, code, answered_at, challenges in rows:
+        if str(code) == DeclineReason.NOT_OUR_EXPERIENCE.value:
+            declined[city_id].update(challenges or ())
+        elif answered_at is not None:
+            until = answered_at.date() + timedelta(days=BUSY_DAYS)
+            busy[city_id] = max(busy.get(city_id, until), until)
+    return declined, busy
 
 
 async def load_cities() -> list[PeerCity]:

@@ -17,6 +17,7 @@ from exchange.i18n import gettext_noop as N_
 from exchange.models.accounts import Role, User
 from exchange.models.cities import City
 from exchange.models.matching import (
+    DeclineReason,
     ExchangeStatus,
     InvitationStatus,
     MatchRequest,
@@ -24,7 +25,7 @@ from exchange.models.matching import (
     PeerInvitation,
 )
 from exchange.services import labels, permissions, visibility
-from exchange.services.candidates import score_of
+from exchange.services.candidates import place_of, rank_candidates
 from exchange.services.capacity import take_capacity
 from exchange.services.errors import Conflict, ValidationError
 from exchange.services.match_requests import (
@@ -49,11 +50,24 @@ log = logging.getLogger("exchange.invitations")
 
 MAX_REASON = 2_000
 
+#: The timeline's sentence for a decline, by its reason code.
+DECLINE_EVENTS = {
+    DeclineReason.NO_CAPACITY: N_("%(user)s declined for %(city)s: no capacity at the moment"),
+    DeclineReason.NOT_OUR_EXPERIENCE: N_("%(user)s declined for %(city)s: not their experience"),
+    DeclineReason.TIMING: N_("%(user)s declined for %(city)s: the timing does not suit"),
+    DeclineReason.OTHER: N_("%(user)s declined for %(city)s"),
+}
+
 
 async def check_invite_peer(
-    settings: Settings, user: User, request_id: int, city_key: str
+    settings: Settings, user: User, request_id: int, city_key: str, override_reason: str = ""
 ) -> PeerInvitation:
-    """Invite a peer city; its officials get an email and a notice."""
+    """Invite a peer city; its officials get an email and a notice.
+
+    The city's place among the ranked candidates is recorded. Staff inviting past a
+    higher-ranked candidate, or a city outside the list, override the ranking: they give
+    a reason, recorded on the invitation and in the timeline, and shown on the dashboard.
+    """
     request = await visibility.access_request(user, request_id)
     permissions.require(permissions.can_manage_match_request(user, request))
     key = city_key.strip()
@@ -64,19 +78,37 @@ async def check_invite_peer(
         raise ValidationError({"city": _("A city cannot be its own peer.")})
     # Ranking may wait for an index rebuild: do it before taking the request's row lock.
     # The score is advisory, recorded on the invitation as the ranking saw it.
-    score = await score_of(request, peer)
+    invitations = await PeerInvitation.filter(request=request)
+    rank, score = await place_of(request, peer, invitations)
+    override = override_reason.strip()
+    if len(override) > MAX_REASON or not is_clean(override, multiline=True):
+        raise ValidationError({"override_reason": control_character_message(multiline=True)})
+    if user.role in (Role.STAFF, Role.ADMIN) and rank != 1 and not override:
+        raise ValidationError(
+            {
+                "override_reason": _(
+                    "Say why you invite this city rather than the first-ranked candidate."
+                )
+            }
+        )
+    if rank == 1:
+        override = ""
     async with unit_of_work(settings) as uow:
         request = await locked_request(request.id)
-        return await do_invite_peer(uow, user, request, peer, score, datetime.now(UTC))
+        return await do_invite_peer(
+            uow, user, request, peer, score, datetime.now(UTC), rank=rank, override_reason=override
+        )
 
 
 async def do_invite_peer(
     uow: UnitOfWork,
-    user: User,
+    user: User | None,
     request: MatchRequest,
     peer: City,
     score: float | None,
     now: datetime,
+    rank: int | None = None,
+    override_reason: str = "",
 ) -> PeerInvitation:
     """Invite `peer` to help with `request`, or refuse with a Conflict.
 
@@ -104,21 +136,31 @@ async def do_invite_peer(
         invited_by=user,
         status=InvitationStatus.PENDING,
         score=score,
+        rank=rank,
+        override_reason=override_reason,
+        automatic=user is None,
         created_at=now,
         expires_at=now + timedelta(days=uow.settings.invitation_expiry_days),
     )
     officials = await officials_of(peer.id)
-    await record_event(
-        request,
-        user,
-        "invited",
-        N_("%(user)s invited %(city)s")
-        if officials
-        else N_(
+    if user is None:
+        message = N_("%(city)s was invited automatically, as the next-ranked peer")
+    elif officials:
+        message = N_("%(user)s invited %(city)s")
+    else:
+        message = N_(
             "%(user)s invited %(city)s, which has no official on Exchange yet: nobody was emailed"
-        ),
-        {"user": user.name, "city": peer.name},
-    )
+        )
+    params = {"user": user.name if user else "", "city": peer.name}
+    await record_event(request, user, "invited", message, params)
+    if override_reason:
+        await record_event(
+            request,
+            user,
+            "override",
+            N_("%(user)s invited %(city)s over the ranking: %(reason)s"),
+            {**params, "reason": override_reason},
+        )
     await refresh_status(request)
     if officials:
         await _tell_invited_city(uow, invitation, request, peer, officials)
@@ -128,12 +170,12 @@ async def do_invite_peer(
 
 
 async def _tell_staff_nobody_answers(
-    uow: UnitOfWork, user: User, invitation: PeerInvitation, peer: City
+    uow: UnitOfWork, user: User | None, invitation: PeerInvitation, peer: City
 ) -> None:
     """An invited city without officials hears nothing: staff must answer for it."""
     staff = await User.filter(is_active=True, role__in=(Role.STAFF, Role.ADMIN)).order_by("id")
     uow.notify(
-        [member for member in staff if member.id != user.id],
+        [member for member in staff if user is None or member.id != user.id],
         "invited_without_official",
         N_(
             "%(city)s was invited but has no official on Exchange yet: "
@@ -214,12 +256,31 @@ async def list_invitations(user: User, page: int) -> Page[PeerInvitation]:
     return await paginate(query.order_by("-created_at", "-id"), page)
 
 
+def parse_decline_reason(value: str) -> DeclineReason:
+    """A decline's reason code; none given counts as "other"."""
+    value = value.strip()
+    if not value:
+        return DeclineReason.OTHER
+    try:
+        return DeclineReason(value)
+    except ValueError:
+        raise ValidationError({"decline_reason": _("Choose why your city declines.")}) from None
+
+
 async def check_answer(
-    settings: Settings, user: User, invitation_id: int, accept: bool, reason: str = ""
+    settings: Settings,
+    user: User,
+    invitation_id: int,
+    accept: bool,
+    reason: str = "",
+    decline_reason: str = "",
 ) -> PeerInvitation:
-    """Accept (which creates the exchange and takes a unit of capacity) or decline."""
+    """Accept (which creates the exchange and takes a unit of capacity) or decline, with
+    a reason code the ranking reads (`DeclineReason`). A declined request that asked for
+    it invites the next-ranked peer (`invite_next`)."""
     invitation = await visibility.access_invitation(user, invitation_id)
     permissions.require(permissions.can_answer_peer_invitation(user, invitation))
+    code = None if accept else parse_decline_reason(decline_reason)
     reason = reason.strip()
     if len(reason) > MAX_REASON:
         raise ValidationError(
@@ -230,8 +291,10 @@ async def check_answer(
     async with unit_of_work(settings) as uow:
         request = await locked_request(invitation.request_id)
         invitation.status = await do_answer(
-            uow, user, request, invitation, accept, reason, datetime.now(UTC)
+            uow, user, request, invitation, accept, reason, datetime.now(UTC), code
         )
+    if not accept:
+        await invite_next(settings, invitation.request_id)
     return invitation
 
 
@@ -243,6 +306,7 @@ async def do_answer(
     accept: bool,
     reason: str,
     now: datetime,
+    decline_reason: DeclineReason | None = None,
 ) -> InvitationStatus:
     """Record the answer; an acceptance takes a unit of the peer's capacity and starts the
     exchange. Expects the request row locked (`locked_request`); the invitation itself is
@@ -251,7 +315,13 @@ async def do_answer(
     status = InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED
     answered = await PeerInvitation.filter(
         id=invitation.id, status=InvitationStatus.PENDING, expires_at__gt=now
-    ).update(status=status, answered_at=now, answered_by=user, reason=reason)
+    ).update(
+        status=status,
+        answered_at=now,
+        answered_by=user,
+        reason=reason,
+        decline_reason=None if accept else decline_reason or DeclineReason.OTHER,
+    )
     if not answered:
         raise Conflict("not_pending", _("This invitation was already answered or expired."))
     peer = invitation.city
@@ -267,7 +337,7 @@ async def do_answer(
         )
         message = N_("%(user)s accepted for %(city)s")
     else:
-        message = N_("%(user)s declined for %(city)s")
+        message = DECLINE_EVENTS[decline_reason or DeclineReason.OTHER]
     await record_event(request, user, status.value, message, {"user": user.name, "city": peer.name})
     await refresh_status(request)
     uow.availability_changed()
@@ -341,7 +411,33 @@ async def expire_invitations(settings: Settings, now: datetime | None = None) ->
             uow.availability_changed()
             await _tell_requester(uow, request, invitation.city, InvitationStatus.EXPIRED)
         expired += 1
+        await invite_next(settings, invitation.request_id)
     return expired
+
+
+async def invite_next(settings: Settings, request_id: int) -> PeerInvitation | None:
+    """Automatic fallback: when the request asks for it and still wants peers, invite the
+    next-ranked candidate not yet invited. The timeline says it was automatic."""
+    request = await MatchRequest.get_or_none(id=request_id)
+    if request is None or not request.auto_fallback or request.status not in OPEN_STATUSES:
+        return None
+    invitations = list(await PeerInvitation.filter(request=request))
+    if invitations_left(request, invitations) < 1:
+        return None
+    # Ranking may wait for a rebuild: before the row lock, as for a person's invitation.
+    ranked = await rank_candidates(request, invitations)
+    invitable = [c for c in ranked if c.free_capacity > 0]
+    if not invitable:
+        return None
+    choice = invitable[0]
+    async with unit_of_work(settings) as uow:
+        request = await locked_request(request.id)
+        try:
+            return await do_invite_peer(
+                uow, None, request, choice.city, choice.score, datetime.now(UTC), rank=1
+            )
+        except Conflict:
+            return None  # someone was quicker: the request no longer wants this one
 
 
 async def run_expiry(settings: Settings, stop: asyncio.Event, interval: float = 300.0) -> None:

@@ -125,17 +125,22 @@ def _practice_related(params: Params) -> str:
 def _practice_text(params: Params) -> str:
     # The request's own words, quoted as found: a list of terms, not a sentence.
     words = ", ".join(_texts(params, "words"))
-    return _("Practice '%(title)s' matches your description: %(words)s") % {
-        "title": _text(params, "title"),
-        "words": words,
-    }
+    values = {"title": _text(params, "title"), "words": words}
+    if params.get("sentence"):
+        return _("Practice '%(title)s' matches your description: %(words)s, in “%(sentence)s”") % (
+            values | {"sentence": _text(params, "sentence")}
+        )
+    return _("Practice '%(title)s' matches your description: %(words)s") % values
 
 
 def _practice_text_theme(params: Params) -> str:
-    return _("Practice '%(title)s' deals with %(challenges)s as described in your request") % {
-        "title": _text(params, "title"),
-        "challenges": _challenges(params),
-    }
+    values = {"title": _text(params, "title"), "challenges": _challenges(params)}
+    if params.get("sentence"):
+        return _(
+            "Practice '%(title)s' deals with %(challenges)s as described in your request, "
+            "in “%(sentence)s”"
+        ) % (values | {"sentence": _text(params, "sentence")})
+    return _("Practice '%(title)s' deals with %(challenges)s as described in your request") % values
 
 
 def _shared_language(params: Params) -> str:

@@ -55,6 +55,8 @@ class RequestPage:
     preferred_is_candidate: bool
     # The invitation already sent to the preferred city, if any.
     preferred_invitation: PeerInvitation | None
+    # Staff may invite a city outside the ranked list, with a reason.
+    can_invite_outside: bool = False
 
 
 async def request_page(user: User, request_id: int, preferred_key: str = "") -> RequestPage:
@@ -74,4 +76,7 @@ async def request_page(user: User, request_id: int, preferred_key: str = "") -> 
         preferred=preferred,
         preferred_is_candidate=bool(chosen),
         preferred_invitation=invited,
+        can_invite_outside=detail.can_manage
+        and permissions.is_staff(user)
+        and detail.invitations_left > 0,
     )

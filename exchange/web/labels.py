@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from exchange.services import match_requests, notices
 from exchange.services.labels import (
+    decline_reason_label,
+    decline_reason_options,
     format_label,
     invitation_status_label,
     region_label,
@@ -21,4 +23,6 @@ def matching_labels() -> dict[str, object]:
         "event_text": match_requests.event_text,
         "notice_text": notices.notice_text,
         "region_label": region_label,
+        "decline_reason_label": decline_reason_label,
+        "decline_reasons": decline_reason_options(),
     }

@@ -19,7 +19,7 @@ from exchange.i18n import gettext as _
 from exchange.models.accounts import User
 from exchange.models.cities import Region
 from exchange.models.matching import ExchangeFormat, MatchRequest, RequestStatus
-from exchange.services import match_requests, peer_invitations, request_views
+from exchange.services import brokering_report, match_requests, peer_invitations, request_views
 from exchange.services.errors import Conflict, ValidationError
 from exchange.services.labels import format_label, region_label, request_status_label
 from exchange.services.match_requests import RequestFormOptions, RequestInput
@@ -58,6 +58,7 @@ def request_input(form: FormData) -> RequestInput:
         format=text(form, "format", 32),
         time_frame=text(form, "time_frame", 400),
         peers_wanted=text(form, "peers_wanted", 8),
+        auto_fallback=text(form, "auto_fallback", 8) == "on",
     )
 
 
@@ -147,7 +148,11 @@ async def request_invite(request: Request) -> Response:
     response = redirect(f"/requests/{request_id}")
     try:
         invitation = await peer_invitations.check_invite_peer(
-            request.app.state.settings, user, request_id, city_key
+            request.app.state.settings,
+            user,
+            request_id,
+            city_key,
+            text(form, "override_reason", 2000),
         )
     except (ValidationError, Conflict) as exc:
         message = exc.message if isinstance(exc, Conflict) else "; ".join(exc.fields.values())
@@ -199,10 +204,27 @@ async def dashboard(request: Request) -> Response:
     page = await match_requests.brokering_dashboard(
         require_user(request), page_number(request.query_params.get("page"))
     )
+    overrides = await brokering_report.recent_overrides(require_user(request))
     return render(
         request,
         "matching/brokering.html",
-        {"page": page, "waiting_label": waiting_label, **matching_labels()},
+        {
+            "page": page,
+            "overrides": overrides,
+            "waiting_label": waiting_label,
+            **matching_labels(),
+        },
+    )
+
+
+@staff_only
+async def report(request: Request) -> Response:
+    """Per challenge: how often the first-ranked peer was invited, accepted, rated well."""
+    rows = await brokering_report.first_ranked_report(require_user(request))
+    return render(
+        request,
+        "matching/brokering_report.html",
+        {"rows": rows, "rated_well": brokering_report.RATED_WELL},
     )
 
 
@@ -214,4 +236,5 @@ routes = [
     Route("/requests/{request_id:id}/withdraw", request_withdraw, methods=["POST"]),
     Route("/requests/{request_id:id}/close", request_close, methods=["POST"]),
     Route("/brokering", dashboard, name="brokering"),
+    Route("/brokering/report", report, name="brokering_report"),
 ]

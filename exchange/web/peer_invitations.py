@@ -43,7 +43,12 @@ async def invitation_show(request: Request) -> Response:
     form = await read_form(request)
     answer = text(form, "answer", 16)
     # What was chosen and typed stays in the form when it comes back with an error.
-    context["values"] = {"answer": answer, "reason": text(form, "reason", 4000)}
+    decline_reason = text(form, "decline_reason", 32)
+    context["values"] = {
+        "answer": answer,
+        "reason": text(form, "reason", 4000),
+        "decline_reason": decline_reason,
+    }
     if answer not in ("accept", "decline"):
         context["errors"] = {"answer": _("Choose accept or decline.")}
         return render(request, "matching/invitation.html", context, status_code=400)
@@ -54,6 +59,7 @@ async def invitation_show(request: Request) -> Response:
             invitation_id,
             answer == "accept",
             text(form, "reason", 4000),
+            decline_reason,
         )
     except ValidationError as exc:
         context["errors"] = exc.fields

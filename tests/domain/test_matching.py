@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from exchange.domain.matching import (
+    NO_CHALLENGE,
     REGIONS,
     WEIGHTS,
     Candidate,
@@ -360,7 +361,12 @@ def test_text_reasons_quote_only_words_the_practice_uses() -> None:
     assert (
         Reason(
             ReasonCode.PRACTICE_TEXT,
-            {"title": "Street festival security", "words": ("help", "families")},
+            {
+                "title": "Street festival security",
+                "words": ("help", "families"),
+                # the practice's own sentence that matched, quoted
+                "sentence": "Families were helped after the terror attack at the street festival.",
+            },
         )
         in reasons
     )
@@ -763,8 +769,29 @@ def test_lexicon_only_names_taxonomy_challenges() -> None:
     assert isinstance(taxonomy, list)
     slugs = {t["slug"] for t in taxonomy}
     concepts = default_concepts()
-    assert {c.slug for c in concepts} == slugs
-    assert all({"en", "fr", "es", "de"} <= {lang for lang, _ in c.phrases} for c in concepts)
+    assert {c.slug for c in concepts} == slugs | {NO_CHALLENGE}
+    languages = {"en", "fr", "es", "de", "uk"}
+    assert all(languages <= {lang for lang, _ in c.phrases} for c in concepts)
+
+
+def test_need_concepts_search_across_languages_without_suggesting_a_challenge() -> None:
+    """A Ukrainian request about mentoring young people and their families finds the
+    English practice that says so, and reads no challenge from those everyday words."""
+    taxonomy = [ChallengeTerm("violent-extremism-prevention", "Preventing violent extremism")]
+    mentor = PracticeDoc(
+        1, "Exit programme", "Mentors for young people and their families.", (), None
+    )
+    other = PracticeDoc(2, "Street festival", "A summer festival in the old town.", (), None)
+    cities = [
+        PeerCity("a-xx", "A", "XX", "europe", 100_000, ("en",), 1, (mentor,)),
+        PeerCity("b-xx", "B", "XX", "europe", 100_000, ("en",), 1, (other,)),
+        PeerCity("c-ua", "C", "UA", "europe", 100_000, ("uk",), 0, ()),
+    ]
+    index = MatchIndex.build(cities, taxonomy)
+    query = MatchQuery("c-ua", (), "Наставники для молоді та їхніх родин")
+    ranked = index.rank(query)
+    assert [c.city_key for c in ranked] == ["a-xx"]
+    assert ranked[0].signals["taxonomy"] == 0.0
 
 
 def test_demo_catalogue_is_consistent() -> None:

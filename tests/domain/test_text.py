@@ -7,6 +7,7 @@ from exchange.domain.text import (
     analyse,
     fold,
     guess_language,
+    has_stemmer,
     stem_words,
     stop_words,
     tokenize,
@@ -130,3 +131,12 @@ def test_phrase_hits_point_at_their_words() -> None:
     analysis = analyse("Protect markets from vehicle ramming", "en")
     [hit] = _matcher().find(analysis.stems, analysis.language)
     assert analysis.words[hit.start : hit.end] == ("vehicle", "ramming")
+
+
+def test_ukrainian_forms_of_one_word_meet() -> None:
+    assert has_stemmer("uk")
+    forms = ["біженці", "біженців", "біженцями"]
+    assert len(set(stem_words(forms, "uk"))) == 1
+    assert stem_words(["молодь"], "uk") == stem_words(["молоді"], "uk")
+    # short words keep at least three letters
+    assert stem_words(["місто"], "uk") == ["міст"]

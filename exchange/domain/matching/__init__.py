@@ -20,12 +20,13 @@ Modules, one job each:
 
 - `model`: `Weights`, the plain-data inputs and outputs (`PeerCity`, `MatchQuery`,
   `Candidate`, `Reason`, ...) and the errors
-- `lexicon`: the multilingual challenge lexicon, read from `exchange/data`
+- `lexicon`: the multilingual challenge and need lexicons, read from `exchange/data`
 - `features`: what a text says (stems, concepts, query terms)
 - `postings`: the compressed inverted index and BM25
 - `index`: `MatchIndex`, building it and ranking with it
 - `context`: language, region, size, capacity and reputation signals
 - `reasons`: why each candidate is proposed, as codes and facts
+- `shares`: the score split into labelled parts
 - `keys`: catalogue keys of cities
 """
 
@@ -34,7 +35,13 @@ from __future__ import annotations
 from exchange.domain.matching.context import feedback_quality, reputation, response_quality
 from exchange.domain.matching.index import MatchIndex
 from exchange.domain.matching.keys import city_key
-from exchange.domain.matching.lexicon import Concept, default_concepts, parse_lexicon, read_lexicon
+from exchange.domain.matching.lexicon import (
+    NO_CHALLENGE,
+    Concept,
+    default_concepts,
+    parse_lexicon,
+    read_lexicon,
+)
 from exchange.domain.matching.model import (
     PIVOT_LANGUAGE,
     SIZE_SENSITIVE_CHALLENGES,
@@ -53,11 +60,14 @@ from exchange.domain.matching.model import (
     UnknownCity,
     Weights,
 )
+from exchange.domain.matching.shares import SCORE_PARTS, score_shares
 from exchange.domain.regions import REGIONS
 
 __all__ = [
+    "NO_CHALLENGE",
     "PIVOT_LANGUAGE",
     "REGIONS",
+    "SCORE_PARTS",
     "SIZE_SENSITIVE_CHALLENGES",
     "WEIGHTS",
     "Candidate",
@@ -82,4 +92,5 @@ __all__ = [
     "read_lexicon",
     "reputation",
     "response_quality",
+    "score_shares",
 ]

@@ -48,6 +48,10 @@ class ContextArrays:
         self.capacity = capacity
         self.reputation = reputation
         self.weights = weights
+        # What declines said: challenge slug -> cities that declined it as not their
+        # experience, and per city the day (ordinal, 0 = none) a "no capacity" ends.
+        self.declined: dict[str, list[int]] = {}
+        self.busy_until = np.zeros(len(capacity), dtype=np.int64)
 
     @classmethod
     def from_cities(cls, cities: Sequence[PeerCity], weights: Weights) -> ContextArrays:
@@ -74,14 +78,30 @@ class ContextArrays:
             capacity=np.array([max(c.free_capacity, 0) for c in cities], dtype=np.int64),
             reputation=np.array([reputation(c.history, weights) for c in cities]),
             weights=weights,
-        )
+        )._read_answers(cities)
+
+    def _read_answers(self, cities: Sequence[PeerCity]) -> ContextArrays:
+        self.declined = {}
+        self.busy_until = np.zeros(len(cities), dtype=np.int64)
+        for i, city in enumerate(cities):
+            for slug in city.history.declined_challenges:
+                self.declined.setdefault(slug, []).append(i)
+            if city.history.busy_until is not None:
+                self.busy_until[i] = city.history.busy_until.toordinal()
+        return self
 
     def with_availability(self, cities: Sequence[PeerCity]) -> ContextArrays:
         """A copy with the capacity and reputation columns read again from `cities`."""
         clone = copy.copy(self)
         clone.capacity = np.array([max(c.free_capacity, 0) for c in cities], dtype=np.int64)
         clone.reputation = np.array([reputation(c.history, self.weights) for c in cities])
-        return clone
+        return clone._read_answers(cities)
+
+    def busy_factor(self, query: MatchQuery) -> FloatArray:
+        """1 for most cities; `Weights.busy` for one whose "no capacity" is recent."""
+        today = query.today.toordinal() if query.today else 0
+        busy = self.busy_until > today
+        return np.where(busy, self.weights.busy, 1.0)
 
     def signals(self, query: MatchQuery, requester: int) -> dict[str, FloatArray]:
         """Each context signal for every city; region only when the request names some."""
@@ -101,6 +121,13 @@ class ContextArrays:
 
         Size counts fully only when a wanted challenge depends on scale.
         """
+        weights = self.active_weights(parts, wanted)
+        total = sum(weights.values())
+        combined = sum(weights[name] * values for name, values in parts.items())
+        return np.asarray(combined, dtype=np.float64) / total
+
+    def active_weights(self, parts: Iterable[str], wanted: Mapping[str, float]) -> dict[str, float]:
+        """The weight of each context signal in use; size is halved unless scale matters."""
         w = self.weights
         size_sensitive = bool(SIZE_SENSITIVE_CHALLENGES.intersection(wanted))
         weights = {
@@ -110,9 +137,7 @@ class ContextArrays:
             "capacity": w.capacity,
             "reputation": w.reputation,
         }
-        total = sum(weights[name] for name in parts)
-        combined = sum(weights[name] * values for name, values in parts.items())
-        return np.asarray(combined, dtype=np.float64) / total
+        return {name: weights[name] for name in parts}
 
     def preferred_languages(self, query: MatchQuery, requester: int) -> tuple[str, ...]:
         """The request's languages, or else the requesting city's own."""

@@ -7,6 +7,7 @@ the pivot language so that cognates meet.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -87,6 +88,14 @@ def query_terms(features: TextFeatures) -> list[QueryTerm]:
 def practice_text(practice: PracticeDoc, title_repeat: int) -> str:
     """The text a practice is searched by; the title counts more than the body."""
     return " ".join([practice.title] * title_repeat + [practice.summary, practice.outcomes])
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """A text's sentences, split after ".", "!" or "?" followed by space; blanks dropped."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def is_concept(term: QueryTerm) -> bool:

@@ -23,9 +23,10 @@ from exchange.domain.matching.features import (
     TextFeatures,
     practice_text,
     query_terms,
+    split_sentences,
     text_features,
 )
-from exchange.domain.matching.lexicon import Concept, default_concepts
+from exchange.domain.matching.lexicon import NO_CHALLENGE, Concept, default_concepts
 from exchange.domain.matching.model import (
     WEIGHTS,
     Candidate,
@@ -42,6 +43,7 @@ from exchange.domain.matching.model import (
 )
 from exchange.domain.matching.postings import Postings, PostingsBuilder, accumulate_best_variant
 from exchange.domain.matching.reasons import Explainer
+from exchange.domain.matching.shares import score_shares
 from exchange.domain.text import PhraseMatcher
 
 
@@ -95,7 +97,7 @@ class MatchIndex:
         matcher = PhraseMatcher(
             (c.id, language, phrase)
             for c in lexicon
-            if c.slug in terms
+            if c.slug in terms or c.slug == NO_CHALLENGE
             for language, phrase in c.phrases
         )
         index = cls(ordered, terms, weights, matcher, lexicon)
@@ -182,20 +184,26 @@ class MatchIndex:
         context_parts = self._context.signals(query, requester)
         context = self._context.combine(context_parts, wanted)
         score = fit * (self.weights.floor + (1.0 - self.weights.floor) * context)
+        score = score * self._context.busy_factor(query)
         eligible = self._eligible(requester, fit)
         chosen = _top_indices(np.where(eligible, score, -1.0), query.limit)
         signals = {"taxonomy": taxonomy, "text": text, "fit": fit, "context": context}
         signals.update(context_parts)
         explainer = Explainer(self, query, requester, wanted, terms, doc_scores)
-        return [
-            Candidate(
-                city_key=self.cities[i].key,
-                score=float(np.clip(score[i], 0.0, 1.0)),
-                reasons=explainer.reasons(i, {k: float(v[i]) for k, v in signals.items()}),
-                signals={k: round(float(v[i]), 6) for k, v in signals.items()},
+        context_weights = self._context.active_weights(context_parts, wanted)
+        candidates = []
+        for i in chosen:
+            values = {k: float(v[i]) for k, v in signals.items()}
+            candidates.append(
+                Candidate(
+                    city_key=self.cities[i].key,
+                    score=float(np.clip(score[i], 0.0, 1.0)),
+                    reasons=explainer.reasons(i, values),
+                    signals={k: round(v, 6) for k, v in values.items()},
+                    shares=score_shares(values, self.weights, context_weights, bool(terms)),
+                )
             )
-            for i in chosen
-        ]
+        return candidates
 
     def _validate(self, query: MatchQuery) -> int:
         requester = self._city_index.get(query.city_key)
@@ -218,7 +226,8 @@ class MatchIndex:
         wanted = dict.fromkeys(query.challenges, 1.0)
         for hit in features.concept_hits:
             slug = self._concepts[hit.concept].slug
-            wanted.setdefault(slug, self.weights.inferred_query_challenge)
+            if slug in self.taxonomy:
+                wanted.setdefault(slug, self.weights.inferred_query_challenge)
         return wanted
 
     def _taxonomy_signal(self, wanted: Mapping[str, float]) -> FloatArray:
@@ -227,7 +236,12 @@ class MatchIndex:
         if not wanted:
             return total
         for slug, weight in wanted.items():
-            total += weight * self._slug_coverage(slug)
+            coverage = self._slug_coverage(slug)
+            declined = self._context.declined.get(slug)
+            if declined:
+                coverage = coverage.copy()
+                coverage[declined] *= self.weights.declined_experience
+            total += weight * coverage
         return total / sum(wanted.values())
 
     def _slug_coverage(self, slug: str) -> FloatArray:
@@ -333,8 +347,19 @@ class MatchIndex:
 
     def doc_terms(self, doc: int, practice: PracticeDoc) -> set[str]:
         """Re-derive a practice's terms; only done for the few candidates shown."""
-        text = practice_text(practice, 1)
-        return set(text_features(text, self._matcher, language=self.doc_language(doc)).terms)
+        terms: set[str] = set()
+        for _, sentence_terms in self.doc_sentences(doc, practice):
+            terms |= sentence_terms
+        return terms
+
+    def doc_sentences(self, doc: int, practice: PracticeDoc) -> list[tuple[str, set[str]]]:
+        """The practice's title and each sentence of its text, with their terms."""
+        language = self.doc_language(doc)
+        pieces = [practice.title, *split_sentences(f"{practice.summary} {practice.outcomes}")]
+        return [
+            (piece, set(text_features(piece, self._matcher, language=language).terms))
+            for piece in pieces
+        ]
 
 
 _MIN_DOCS_FOR_COMMON = 5

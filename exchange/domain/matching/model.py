@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 import numpy as np
@@ -39,11 +40,11 @@ class Weights:
     taxonomy: float = 0.6  # share of fit from challenge coverage
     text: float = 0.4  # share of fit from BM25 relevance to the description
     related_credit: float = 0.5  # a practice on a related challenge counts this much
-    inferred_query_challenge: float = 0.5  # challenge read from the text vs one declared
+    inferred_query_challenge: float = 0.3  # challenge read from the text vs one declared
     inferred_practice_challenge: float = 0.6  # practice mentions vs declares a challenge
-    text_saturation: float = 0.35  # query idf mass a practice must cover to score 1.0
+    text_saturation: float = 0.25  # query idf mass a practice must cover to score 1.0
     # context: how good the exchange would be
-    floor: float = 0.6  # part of fit that context cannot take away
+    floor: float = 0.75  # part of fit that context cannot take away
     language: float = 0.30
     region: float = 0.20  # only when the request names preferred regions
     size: float = 0.10  # halved unless a requested challenge is size-sensitive
@@ -59,6 +60,9 @@ class Weights:
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     title_repeat: int = 2  # title words count this many times in a practice's text
+    # answers: what declines say about a peer
+    declined_experience: float = 0.5  # coverage of a challenge declined "not our experience"
+    busy: float = 0.8  # score factor while a "no capacity" decline is recent
 
 
 WEIGHTS = Weights()
@@ -90,12 +94,18 @@ class PracticeDoc:
 
 @dataclass(frozen=True)
 class PeerHistory:
-    """How a city answered past invitations, and how its exchanges were rated (1..5)."""
+    """How a city answered past invitations, and how its exchanges were rated (1..5).
+
+    `declined_challenges` are the challenges of requests it declined as "not our
+    experience"; `busy_until` is the day a recent "no capacity" decline stops counting.
+    """
 
     accepted: int = 0
     declined: int = 0
     expired: int = 0
     feedback: tuple[int, ...] = ()
+    declined_challenges: tuple[str, ...] = ()
+    busy_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,7 @@ class MatchQuery:
     languages: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     limit: int = 5
+    today: date | None = None  # for answers that count for a while; None: they all count
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -159,8 +170,10 @@ class Reason:
       known), ``challenges`` (taxonomy names)
     - practice_related: ``title``, ``year`` (only when known), ``challenge`` (the
       practice's), ``requested`` (the related one asked for)
-    - practice_text: ``title``, ``words`` (the request's own words the practice uses)
-    - practice_text_theme: ``title``, ``challenges``
+    - practice_text: ``title``, ``words`` (the request's own words the practice uses),
+      ``sentence`` (only when found: the practice's sentence holding most of them)
+    - practice_text_theme: ``title``, ``challenges``, ``sentence`` (as above, only when
+      practice_text does not already quote it)
     - shared_language: ``languages`` (ISO 639-1 codes), ``preferred`` (True when they
       are languages the request asks for, False when the requesting city's own)
     - preferred_region: ``region`` (a region code)
@@ -176,12 +189,17 @@ class Reason:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A ranked peer: score in [0, 1], reasons to show, raw signals to inspect."""
+    """A ranked peer: score in [0, 1], reasons to show, raw signals to inspect.
+
+    `shares` splits the score into labelled parts (`shares.SCORE_PARTS`: taxonomy, text,
+    language, region, size, availability), each part's share of it, adding up to 1.
+    """
 
     city_key: str
     score: float
     reasons: tuple[Reason, ...]
     signals: dict[str, float]
+    shares: dict[str, float] = field(default_factory=dict)
 
 
 class MatchError(ValueError):

@@ -169,8 +169,10 @@ class Explainer:
         docs = self.index.doc_range(city)
         best = max(docs, key=lambda d: (float(self.doc_scores[d]), -d))
         practice = self._practice(best)
-        practice_terms = self.index.doc_terms(best, practice)
+        sentences = self.index.doc_sentences(best, practice)
+        practice_terms = set().union(*(terms for _, terms in sentences))
         found = [t for t in self.terms if practice_terms.intersection(t.variants)]
+        sentence = _best_sentence(sentences[1:], found)
         # Quote only words that say something: no stop word of any language, and no word
         # most practices use.
         words = list(
@@ -186,19 +188,29 @@ class Explainer:
             self.index.concept_slug(t.variants[0]) for t in found if is_concept(t)
         )
         reasons: list[Reason] = []
+        quoted: dict[str, ReasonValue] = {"sentence": sentence} if sentence else {}
         if words:
             reasons.append(
                 Reason(
                     ReasonCode.PRACTICE_TEXT,
-                    {"title": practice.title, "words": tuple(words[:_MAX_MATCHED_WORDS])},
+                    {
+                        "title": practice.title,
+                        "words": tuple(words[:_MAX_MATCHED_WORDS]),
+                        **quoted,
+                    },
                 )
             )
-        themes = [slug for slug in slugs if (best, slug) not in named]
+            quoted = {}  # the sentence is quoted once
+        themes = [slug for slug in slugs if slug and (best, slug) not in named]
         if themes:
             reasons.append(
                 Reason(
                     ReasonCode.PRACTICE_TEXT_THEME,
-                    {"title": practice.title, "challenges": self._challenge_names(themes)},
+                    {
+                        "title": practice.title,
+                        "challenges": self._challenge_names(themes),
+                        **quoted,
+                    },
                 )
             )
         return reasons
@@ -258,3 +270,19 @@ class Explainer:
                 Reason(ReasonCode.FEEDBACK, {"average": average, "count": len(history.feedback)})
             )
         return reasons
+
+
+_MAX_SENTENCE = 240
+
+
+def _best_sentence(sentences: Sequence[tuple[str, set[str]]], found: Sequence[QueryTerm]) -> str:
+    """The practice's sentence that holds most of the matched words and concepts (the
+    first of equals), shortened to `_MAX_SENTENCE` characters; "" when none holds any."""
+    best, best_count = "", 0
+    for sentence, terms in sentences:
+        count = sum(1 for t in found if terms.intersection(t.variants))
+        if count > best_count:
+            best, best_count = sentence, count
+    if len(best) > _MAX_SENTENCE:
+        best = best[: _MAX_SENTENCE - 1].rstrip() + "…"
+    return best

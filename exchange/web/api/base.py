@@ -133,6 +133,13 @@ class Body:
         self.fields[name] = _("Give a whole number.")
         return default
 
+    def boolean(self, name: str, default: bool = False) -> bool:
+        value = self.data.get(name, default)
+        if isinstance(value, bool):
+            return value
+        self.fields[name] = _("Give true or false.")
+        return default
+
     def optional_integer(self, name: str, default: int | None = None) -> int | None:
         """A whole number or null."""
         if self.data.get(name, default) is None:

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from exchange.i18n import gettext as _
 from exchange.models.accounts import User
 from exchange.models.matching import (
+    DeclineReason,
     ExchangeFormat,
     ExchangeStatus,
     InvitationStatus,
@@ -44,6 +45,7 @@ def request_json(mr: MatchRequest, city_key: str) -> dict[str, Any]:
         "format": mr.format.value,
         "time_frame": mr.time_frame,
         "peers_wanted": mr.peers_wanted,
+        "auto_fallback": mr.auto_fallback,
         "created_at": iso(mr.created_at),
         "closed_at": iso(mr.closed_at),
     }
@@ -56,7 +58,11 @@ def invitation_json(invitation: PeerInvitation, city_key: str) -> dict[str, Any]
         "city": city_key,
         "status": invitation.status.value,
         "reason": invitation.reason,
+        "decline_reason": invitation.decline_reason.value if invitation.decline_reason else None,
         "score": invitation.score,
+        "rank": invitation.rank,
+        "override_reason": invitation.override_reason,
+        "automatic": invitation.automatic,
         "created_at": iso(invitation.created_at),
         "answered_at": iso(invitation.answered_at),
         "expires_at": iso(invitation.expires_at),
@@ -86,6 +92,9 @@ def candidate_json(candidate: CandidateView) -> dict[str, Any]:
         "city": candidate.city.key,
         "name": candidate.city.name,
         "score": candidate.score,
+        "score_parts": [
+            {"part": p.part, "label": p.label, "share": p.share} for p in candidate.parts
+        ],
         "reasons": candidate.reasons,
         "free_capacity": candidate.free_capacity,
     }
@@ -107,9 +116,10 @@ NEW_REQUEST_FIELDS = (
     "format",
     "time_frame",
     "peers_wanted",
+    "auto_fallback",
 )
-NEW_INVITATION_FIELDS = ("city",)
-ANSWER_FIELDS = ("answer", "reason")
+NEW_INVITATION_FIELDS = ("city", "override_reason")
+ANSWER_FIELDS = ("answer", "reason", "decline_reason")
 
 
 async def create_request(request: Request, user: User) -> Response:
@@ -123,6 +133,7 @@ async def create_request(request: Request, user: User) -> Response:
         format=body.string("format", "online"),
         time_frame=body.string("time_frame"),
         peers_wanted=body.integer("peers_wanted", 1),
+        auto_fallback=body.boolean("auto_fallback"),
     )
     body.check()
     created = await match_requests.check_file_request(user, data)
@@ -153,9 +164,10 @@ async def request_candidates(request: Request, user: User) -> Response:
 async def invite(request: Request, user: User) -> Response:
     body = await read_body(request, NEW_INVITATION_FIELDS)
     city = body.string("city")
+    override = body.string("override_reason")
     body.check()
     invitation = await peer_invitations.check_invite_peer(
-        request.app.state.settings, user, path_id(request, "request_id"), city
+        request.app.state.settings, user, path_id(request, "request_id"), city, override
     )
     await invitation.fetch_related("city")
     return JSONResponse(invitation_json(invitation, invitation.city.key), status_code=201)
@@ -179,12 +191,13 @@ async def answer(request: Request, user: User) -> Response:
     body = await read_body(request, ANSWER_FIELDS)
     choice = body.string("answer")
     reason = body.string("reason")
+    decline_reason = body.string("decline_reason")
     if "answer" not in body.fields and choice not in ("accept", "decline"):
         body.fields["answer"] = _("Answer accept or decline.")
     body.check()
     invitation_id = path_id(request, "invitation_id")
     await peer_invitations.check_answer(
-        request.app.state.settings, user, invitation_id, choice == "accept", reason
+        request.app.state.settings, user, invitation_id, choice == "accept", reason, decline_reason
     )
     invitation = await visibility.access_invitation(user, invitation_id)
     return JSONResponse(invitation_json(invitation, invitation.city.key))
@@ -268,6 +281,7 @@ _REQUEST_PROPERTIES: dict[str, Any] = {
     "format": enum_of(ExchangeFormat),
     "time_frame": {"type": "string"},
     "peers_wanted": {"type": "integer"},
+    "auto_fallback": {"type": "boolean"},
     "created_at": TIME,
     "closed_at": TIME,
 }
@@ -279,7 +293,14 @@ _INVITATION_PROPERTIES: dict[str, Any] = {
     "city": {"type": "string"},
     "status": enum_of(InvitationStatus),
     "reason": {"type": "string"},
+    "decline_reason": {"oneOf": [enum_of(DeclineReason), {"type": "null"}]},
     "score": {"type": ["number", "null"]},
+    "rank": {
+        "type": ["integer", "null"],
+        "description": "place among the ranked candidates when invited; null outside them",
+    },
+    "override_reason": {"type": "string", "description": "why staff invited past the ranking"},
+    "automatic": {"type": "boolean", "description": "sent by the automatic fallback"},
     "created_at": TIME,
     "answered_at": TIME,
     "expires_at": TIME,
@@ -300,6 +321,7 @@ SCHEMAS: dict[str, Any] = {
             "format": enum_of(ExchangeFormat),
             "time_frame": {"type": "string"},
             "peers_wanted": {"type": "integer", "minimum": 1, "maximum": MAX_PEERS_WANTED},
+            "auto_fallback": {"type": "boolean"},
         },
     },
     "MatchRequest": {"type": "object", "properties": _REQUEST_PROPERTIES},
@@ -342,8 +364,24 @@ SCHEMAS: dict[str, Any] = {
             "city": {"type": "string"},
             "name": {"type": "string"},
             "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "score_parts": {
+                "type": "array",
+                "description": "The score split into labelled parts; shares add up to 1",
+                "items": ref("ScorePart"),
+            },
             "reasons": STRINGS,
             "free_capacity": {"type": "integer"},
+        },
+    },
+    "ScorePart": {
+        "type": "object",
+        "properties": {
+            "part": {
+                "type": "string",
+                "enum": ["taxonomy", "text", "language", "region", "size", "availability"],
+            },
+            "label": {"type": "string", "description": "The part's name in the reader's language"},
+            "share": {"type": "number", "minimum": 0, "maximum": 1},
         },
     },
     "CandidateList": {
@@ -354,7 +392,13 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["city"],
         "additionalProperties": False,
-        "properties": {"city": {"type": "string"}},
+        "properties": {
+            "city": {"type": "string"},
+            "override_reason": {
+                "type": "string",
+                "description": "required from staff when the city is not the first-ranked",
+            },
+        },
     },
     "Invitation": {"type": "object", "properties": _INVITATION_PROPERTIES},
     "InvitationDetail": {
@@ -366,6 +410,10 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["answer"],
         "additionalProperties": False,
-        "properties": {"answer": {"enum": ["accept", "decline"]}, "reason": {"type": "string"}},
+        "properties": {
+            "answer": {"enum": ["accept", "decline"]},
+            "reason": {"type": "string"},
+            "decline_reason": enum_of(DeclineReason),
+        },
     },
 }
