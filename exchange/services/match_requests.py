@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -216,12 +216,7 @@ async def list_request_rows(user: User, page: int, status: str = "") -> Page[Req
         )
         for r in requests.items
     ]
-    return Page(
-        items=rows,
-        number=requests.number,
-        per_page=requests.per_page,
-        total=requests.total,
-    )
+    return replace(requests, items=rows)
 
 
 async def _accepted_counts(request_ids: list[int]) -> dict[int, int]:
@@ -327,9 +322,7 @@ async def brokering_dashboard(
         )
         for r in requests.items
     ]
-    return Page(
-        items=rows, number=requests.number, per_page=requests.per_page, total=requests.total
-    )
+    return replace(requests, items=rows)
 
 
 async def withdraw_request(user: User, request_id: int, confirmed: bool = True) -> MatchRequest:
