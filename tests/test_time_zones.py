@@ -9,6 +9,7 @@ import zoneinfo
 import httpx
 
 from exchange.services import time_zones
+
 from support import make_user, post_form, sign_in
 
 

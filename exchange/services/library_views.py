@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from tortoise.functions import Count
 
@@ -130,7 +130,7 @@ async def city_page(viewer: User | None, key: str, page: int) -> CityPage:
     cards = await practice_cards(profile.practices.items, city)
     return CityPage(
         profile=profile,
-        practices=replace(profile.practices, items=cards),
+        practices=profile.practices.with_items(cards),
         experience=await challenge_counts(city_id=city.id),
         exchanges=await exchange_counts(city),
         free_capacity=max(city.mentoring_capacity - city.capacity_used, 0),
@@ -230,9 +230,6 @@ async def library_results(
     by_practice: dict[int, list[Challenge]] = defaultdict(list)
     for link in links:
         by_practice[link.practice_id].append(link.challenge)
-    return replace(
-        hits,
-        items=[
-            LibraryResult(hit=h, challenges=by_practice.get(h.practice_id, [])) for h in hits.items
-        ],
+    return hits.with_items(
+        [LibraryResult(hit=h, challenges=by_practice.get(h.practice_id, [])) for h in hits.items]
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -216,7 +216,7 @@ async def list_request_rows(user: User, page: int, status: str = "") -> Page[Req
         )
         for r in requests.items
     ]
-    return replace(requests, items=rows)
+    return requests.with_items(rows)
 
 
 async def _accepted_counts(request_ids: list[int]) -> dict[int, int]:
@@ -322,7 +322,7 @@ async def brokering_dashboard(
         )
         for r in requests.items
     ]
-    return replace(requests, items=rows)
+    return requests.with_items(rows)
 
 
 async def withdraw_request(user: User, request_id: int, confirmed: bool = True) -> MatchRequest:

@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 from tortoise.queryset import QuerySet
 
 T = TypeVar("T")
+U = TypeVar("U")
 DEFAULT_PER_PAGE = 25
 
 
@@ -24,6 +25,16 @@ class Page(Generic[T]):
     @property
     def past_end(self) -> bool:
         return self.requested > self.number
+
+    def with_items(self, items: list[U]) -> Page[U]:
+        """The same page of another list (the rows made from this page's items)."""
+        return Page(
+            items=items,
+            number=self.number,
+            per_page=self.per_page,
+            total=self.total,
+            requested=self.requested,
+        )
 
     @property
     def pages(self) -> int:
