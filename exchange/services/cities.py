@@ -31,7 +31,7 @@ from exchange.models.cities import (
     Region,
 )
 from exchange.resources import resource_path
-from exchange.services import permissions, visibility
+from exchange.services import permissions, taxonomy, visibility
 from exchange.services.library_rules import SLUG_RE, check_city, check_practice
 from exchange.services.pagination import Page, paginate
 from exchange.services.unit_of_work import unit_of_work
@@ -469,9 +469,9 @@ async def directory_options() -> DirectoryOptions:
 
 
 async def challenge_options() -> list[tuple[str, str]]:
-    """(slug, name) of every term, in taxonomy order, for filters and forms."""
-    rows = await Challenge.all().order_by("position", "slug").values_list("slug", "name")
-    return [(str(slug), str(name)) for slug, name in rows]
+    """(slug, name) of every term, in taxonomy order and the current locale, for filters
+    and forms."""
+    return (await taxonomy.current()).options()
 
 
 async def city_choices() -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from exchange.domain.markdown import excerpt
 from exchange.models.accounts import User
 from exchange.models.cities import Challenge, City, Practice, PracticeChallenge, PracticeStatus
 from exchange.models.matching import ExchangeStatus, PeerExchange
-from exchange.services import cities, permissions, search, visibility
+from exchange.services import cities, permissions, search, taxonomy, visibility
 from exchange.services.pagination import Page
 
 RELATED_SHOWN = 3
@@ -88,7 +88,9 @@ async def challenge_counts(city_id: int | None = None) -> list[ChallengeCount]:
     counts = {int(str(cid)): int(str(n)) for cid, n in rows}
     terms = await Challenge.filter(id__in=list(counts)).order_by("position", "slug")
     ranked = sorted(terms, key=lambda term: -counts[term.id])
-    return [ChallengeCount(slug=t.slug, name=t.name, count=counts[t.id]) for t in ranked]
+    return [
+        ChallengeCount(slug=t.slug, name=taxonomy.name_of(t), count=counts[t.id]) for t in ranked
+    ]
 
 
 # ------------------------------------------------------------------ the city page

@@ -28,7 +28,7 @@ from exchange.models.matching import (
     RequestEvent,
     RequestStatus,
 )
-from exchange.services import candidates, permissions, visibility
+from exchange.services import candidates, permissions, taxonomy, visibility
 from exchange.services.candidates import CandidateView
 from exchange.services.cities import challenge_options, city_choices
 from exchange.services.errors import Conflict, NotFound, PermissionDenied
@@ -375,9 +375,9 @@ async def _end_request(user: User, request_id: int, status: RequestStatus) -> Ma
 
 
 async def challenge_names(slugs: Sequence[str]) -> dict[str, str]:
-    """The names of the given challenge slugs (a slug no longer known has none)."""
-    rows = await Challenge.filter(slug__in=list(slugs)).values_list("slug", "name")
-    return {str(slug): str(name) for slug, name in rows}
+    """The names of the given challenge slugs in the current locale (a slug no longer
+    known has none)."""
+    return (await taxonomy.current()).names(slugs)
 
 
 async def challenge_name_list(slugs: Sequence[str]) -> list[str]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from exchange import i18n
+from exchange.domain.matching import Reason
 from exchange.i18n import gettext as _
 from exchange.i18n import gettext_noop as N_
 from exchange.models.accounts import Role, User
@@ -23,8 +25,8 @@ from exchange.models.matching import (
     PeerExchange,
     PeerInvitation,
 )
-from exchange.services import labels, permissions, visibility
-from exchange.services.candidates import score_of
+from exchange.services import labels, matching, permissions, visibility
+from exchange.services.candidates import invitation_reasons, ranking_of
 from exchange.services.capacity import take_capacity
 from exchange.services.errors import Conflict, ValidationError
 from exchange.services.match_requests import (
@@ -63,11 +65,13 @@ async def check_invite_peer(
     if peer.id == request.city_id:
         raise ValidationError({"city": _("A city cannot be its own peer.")})
     # Ranking may wait for an index rebuild: do it before taking the request's row lock.
-    # The score is advisory, recorded on the invitation as the ranking saw it.
-    score = await score_of(request, peer)
+    # Score and reasons are recorded on the invitation as the ranking saw them.
+    score, reasons = await ranking_of(request, peer)
     async with unit_of_work(settings) as uow:
         request = await locked_request(request.id)
-        return await do_invite_peer(uow, user, request, peer, score, datetime.now(UTC))
+        return await do_invite_peer(
+            uow, user, request, peer, score, datetime.now(UTC), reasons=reasons
+        )
 
 
 async def do_invite_peer(
@@ -77,6 +81,7 @@ async def do_invite_peer(
     peer: City,
     score: float | None,
     now: datetime,
+    reasons: Sequence[Reason] = (),
 ) -> PeerInvitation:
     """Invite `peer` to help with `request`, or refuse with a Conflict.
 
@@ -104,6 +109,7 @@ async def do_invite_peer(
         invited_by=user,
         status=InvitationStatus.PENDING,
         score=score,
+        match_reasons=matching.stored_reasons(reasons),
         created_at=now,
         expires_at=now + timedelta(days=uow.settings.invitation_expiry_days),
     )
@@ -186,6 +192,8 @@ class InvitationDetail:
     invitation: PeerInvitation
     challenge_names: dict[str, str]
     can_answer: bool
+    # Why the city was proposed, as kept when it was invited.
+    reasons: list[str]
     # The exchange the invitation started, once accepted.
     exchange: PeerExchange | None = None
 
@@ -199,6 +207,7 @@ async def invitation_detail(user: User, invitation_id: int) -> InvitationDetail:
     return InvitationDetail(
         invitation=invitation,
         challenge_names=await challenge_names(invitation.request.challenges),
+        reasons=await invitation_reasons(invitation),
         can_answer=permissions.can_answer_peer_invitation(user, invitation)
         and invitation.status == InvitationStatus.PENDING,
         exchange=exchange,

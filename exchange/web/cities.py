@@ -15,7 +15,7 @@ from exchange import i18n
 from exchange.domain.markdown import render_markdown
 from exchange.i18n import gettext as _
 from exchange.models.cities import Challenge, City, Practice, PracticeStatus, Region
-from exchange.services import cities, library_views
+from exchange.services import cities, library_views, taxonomy
 from exchange.services.errors import ValidationError
 from exchange.services.labels import language_label, region_label, sort_key
 from exchange.services.library_rules import country_codes
@@ -293,7 +293,7 @@ async def challenge_detail(request: Request) -> Response:
             "page": view.practices,
             "cities_page": view.cities,
             "cities_param": CITIES_PAGE,
-            "description_html": render_markdown(view.challenge.description),
+            "description_html": render_markdown(taxonomy.description_of(view.challenge)),
             **_labels(),
         },
     )
