@@ -8,7 +8,7 @@ import pytest
 from test_matching_workflow import FORM, accepted_exchange, switch
 
 from exchange.models.accounts import User
-from exchange.models.cities import City
+from exchange.models.cities import Challenge, City
 from exchange.models.matching import (
     ExchangeMessage,
     MatchRequest,
@@ -17,7 +17,7 @@ from exchange.models.matching import (
     PeerInvitation,
     RequestStatus,
 )
-from exchange.services import outbox
+from exchange.services import catalogue_version, outbox
 from exchange.settings import Settings
 
 from matching_data import Catalogue, load_catalogue
@@ -160,6 +160,10 @@ async def test_staff_close_an_exchange_without_waiting(
 async def test_reasons_are_kept_from_the_invitation_once_the_mentor_is_full(
     client: httpx.AsyncClient, catalogue: Catalogue
 ) -> None:
+    await Challenge.filter(slug="post-attack-recovery").update(
+        translations={"fr": {"name": "Rétablissement après un attentat"}}
+    )
+    await catalogue_version.bump()
     exchange = await accepted_exchange(client, catalogue)
     invitation = await PeerInvitation.get(id=exchange.invitation_id)
     assert invitation.match_reasons
@@ -180,7 +184,10 @@ async def test_reasons_are_kept_from_the_invitation_once_the_mentor_is_full(
     await User.filter(id=catalogue.manchester.id).update(locale="fr")
     french = (await client.get(f"/peer-invitations/{invitation.id}")).text
     assert "Pourquoi Manchester a été proposée" in french
-    assert "La pratique « Recovery after the Arena bombing »" in french
+    assert (
+        "La pratique « Recovery after the Arena bombing » (2017) porte sur "
+        "rétablissement après un attentat"
+    ) in french
 
 
 async def test_unreadable_kept_reasons_are_left_out() -> None:

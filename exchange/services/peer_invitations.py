@@ -25,13 +25,12 @@ from exchange.models.matching import (
     PeerExchange,
     PeerInvitation,
 )
-from exchange.services import labels, matching, permissions, visibility
+from exchange.services import labels, matching, permissions, taxonomy, visibility
 from exchange.services.candidates import invitation_reasons, ranking_of
 from exchange.services.capacity import take_capacity
 from exchange.services.errors import Conflict, ValidationError
 from exchange.services.match_requests import (
     OPEN_STATUSES,
-    challenge_name_list,
     challenge_names,
     invitations_left,
     locked_request,
@@ -164,10 +163,12 @@ async def _tell_invited_city(
     uow.notify(
         officials, "peer_invitation", N_("%(city)s asks your city for peer support"), params, link
     )
-    challenges = await challenge_name_list(request.challenges)
+    terms = await taxonomy.current()
     for official in officials:
+        # Names and labels in the official's language, times on the official's clock.
         with i18n.use_locale(official.locale):
             format_text = labels.format_label(request.format.value)
+            challenges = [terms.name(slug) for slug in request.challenges]
         uow.email(
             to=official.email,
             locale=official.locale,
@@ -181,7 +182,8 @@ async def _tell_invited_city(
                 "description": request.description,
                 "format": format_text,
                 "time_frame": request.time_frame,
-                "expires_at": invitation.expires_at.strftime("%Y-%m-%d"),
+                "expires_at": invitation.expires_at,
+                "timezone": official.timezone,
                 "link": uow.absolute(link),
             },
         )

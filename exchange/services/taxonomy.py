@@ -18,10 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exchange import i18n
+from exchange.i18n import gettext as _
 from exchange.models.cities import Challenge
 from exchange.services import catalogue_version
+from exchange.services.validation import Checker, check_text
 
 Translations = Mapping[str, Mapping[str, str]]
+# The locales a term is translated into (English is the term's own name and description).
+OTHER_LOCALES = tuple(code for code in i18n.CONTENT_LOCALES if code != i18n.DEFAULT_LOCALE)
+MAX_NAME = 120
+MAX_DESCRIPTION = 5000
 
 
 def _translated(translations: Any, locale: str, key: str, english: str) -> str:
@@ -41,6 +47,40 @@ def description_of(term: Challenge, locale: str = "") -> str:
     return _translated(
         term.translations, locale or i18n.current_locale(), "description", term.description
     )
+
+
+def check_translations(
+    checker: Checker, given: Mapping[str, tuple[str, str]]
+) -> dict[str, dict[str, str]]:
+    """The translations to store from (name, description) per locale: fields
+    `name_<locale>` and `description_<locale>`; blank ones are left out (English shows)."""
+    kept: dict[str, dict[str, str]] = {}
+    for locale in OTHER_LOCALES:
+        name, description = (part.strip() for part in given.get(locale, ("", "")))
+        if len(name) > MAX_NAME:
+            checker.fail(f"name_{locale}", _("Must be at most %(n)d characters.") % {"n": MAX_NAME})
+        check_text(checker, f"name_{locale}", name)
+        if len(description) > MAX_DESCRIPTION:
+            checker.fail(
+                f"description_{locale}",
+                _("Must be at most %(n)d characters.") % {"n": MAX_DESCRIPTION},
+            )
+        check_text(checker, f"description_{locale}", description, multiline=True)
+        entry = {key: text for key, text in (("name", name), ("description", description)) if text}
+        if entry:
+            kept[locale] = entry
+    return kept
+
+
+def translation_values(term: Challenge) -> dict[str, str]:
+    """The edit form's values: `name_<locale>` and `description_<locale>`."""
+    values: dict[str, str] = {}
+    stored = term.translations or {}
+    for locale in OTHER_LOCALES:
+        entry = stored.get(locale) or {}
+        values[f"name_{locale}"] = str(entry.get("name", ""))
+        values[f"description_{locale}"] = str(entry.get("description", ""))
+    return values
 
 
 @dataclass(frozen=True)

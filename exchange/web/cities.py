@@ -299,6 +299,9 @@ async def challenge_detail(request: Request) -> Response:
     )
 
 
+_TERM_FIELDS = ("name", "description")
+
+
 @staff_only
 async def challenge_edit(request: Request) -> Response:
     user = require_user(request)
@@ -307,17 +310,25 @@ async def challenge_edit(request: Request) -> Response:
     context: dict[str, object] = {
         "challenge": challenge,
         "related_options": [o for o in await cities.challenge_options() if o[0] != slug],
+        "translation_locales": [
+            (locale, language_label(locale)) for locale in taxonomy.OTHER_LOCALES
+        ],
     }
     if request.method == "GET":
         context["values"] = {
             "name": challenge.name,
             "description": challenge.description,
             "related": list(challenge.related),
+            **taxonomy.translation_values(challenge),
         }
         return render(request, "library/challenge_edit.html", context)
     form = await read_form(request)
     related = tuple(str(v) for v in form.getlist("related") if isinstance(v, str))[:50]
-    submitted: dict[str, object] = {**values(form, "name", "description"), "related": related}
+    translated = [f"{key}_{locale}" for locale in taxonomy.OTHER_LOCALES for key in _TERM_FIELDS]
+    submitted: dict[str, object] = {
+        **values(form, "name", "description", *translated),
+        "related": related,
+    }
     try:
         await cities.check_update_challenge(
             user,
@@ -326,6 +337,10 @@ async def challenge_edit(request: Request) -> Response:
                 name=text(form, "name", 200),
                 description=text(form, "description"),
                 related=related,
+                translations={
+                    locale: (text(form, f"name_{locale}", 200), text(form, f"description_{locale}"))
+                    for locale in taxonomy.OTHER_LOCALES
+                },
             ),
         )
     except ValidationError as exc:
