@@ -20,7 +20,15 @@ from exchange.i18n import gettext as _
 from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, Role, User
 from exchange.models.cities import City
 from exchange.models.matching import PersonalAccessToken
-from exchange.services import audit, errors, permissions, sessions, throttling, time_zones
+from exchange.services import (
+    audit,
+    errors,
+    notices,
+    permissions,
+    sessions,
+    throttling,
+    time_zones,
+)
 from exchange.services.audit import Event
 from exchange.services.errors import ValidationError
 from exchange.services.secrets import (
@@ -294,6 +302,7 @@ async def check_accept_invitation(
                 password_hash=password_hash,
             )
             uow.audit(Event.INVITATION_ACCEPTED, actor=user, subject=user, ip=ip)
+            await notices.tell_of_waiting_invitations(uow, user, now)
             session_id = await sessions.start_session(user, ip, user_agent)
     except IntegrityError:
         # The same address was given an account at the same moment by another route.
