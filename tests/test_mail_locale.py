@@ -13,11 +13,13 @@ from test_matching_workflow import file_request, invitation_for, invite
 
 from exchange.models.accounts import User
 from exchange.models.cities import Challenge
+from exchange.models.matching import PersonalAccessToken
 from exchange.services import catalogue_version, outbox
+from exchange.services.tokens import issue_token
 from exchange.settings import Settings
 
 from matching_data import Catalogue, load_catalogue
-from support import SMTPServer, html_part, text_part
+from support import SMTPServer, html_part, make_user, text_part
 
 
 @pytest.fixture
@@ -59,3 +61,17 @@ async def test_a_peer_invitation_reads_in_the_officials_language_and_zone(
     [english] = mailbox.box.to("nadia@nice.example")
     assert "Post-attack recovery" in text_part(english)
     assert on_clock(other.expires_at, "America/Chicago", "en") in text_part(english)
+
+
+async def test_a_token_notice_reads_in_the_owners_language_and_zone(
+    client: httpx.AsyncClient, settings: Settings, mailbox: SMTPServer
+) -> None:
+
+    await make_user("owner@example.org", locale="fr", timezone="America/Montreal")
+    await issue_token(settings, "owner@example.org", "rapports", 30)
+    await outbox.send_due(settings, "test")
+    [mail] = mailbox.box.to("owner@example.org")
+    token = await PersonalAccessToken.get(name="rapports")
+    body = text_part(mail)
+    assert on_clock(token.created_at, "America/Montreal", "fr") in body
+    assert on_clock(token.expires_at, "America/Montreal", "fr") in body
