@@ -21,6 +21,9 @@ DEFAULT_LOCALE = "en"
 # Locales we ship a catalogue for; the English one is the source text, compiled anyway so
 # that a missing compile step shows up in English too.
 SUPPORTED_LOCALES = ("en", "fr", "es", "de", "uk")
+# Languages the network's own content is kept in (the challenge taxonomy's names and
+# descriptions). English first: it is the source every other falls back to.
+CONTENT_LOCALES = ("en", "fr", "es", "de", "uk")
 
 _current_locale: ContextVar[str] = ContextVar("exchange_locale", default=DEFAULT_LOCALE)
 

@@ -14,8 +14,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from exchange import i18n
 from exchange.domain.markdown import excerpt, render_markdown
 from exchange.i18n import gettext as _
+from exchange.models.cities import Challenge
 from exchange.resources import resource_path
-from exchange.services import labels
+from exchange.services import labels, taxonomy
 
 TEMPLATE_DIR = resource_path("templates")
 
@@ -42,6 +43,8 @@ def environment() -> Environment:
     env.filters["until"] = time_until
     env.filters["excerpt"] = excerpt
     env.filters["named_challenges"] = named_challenges
+    env.filters["term_name"] = term_name
+    env.filters["term_description"] = term_description
     env.globals["current_locale"] = i18n.current_locale
     env.globals["status_tone"] = status_tone
     env.globals["status_label"] = status_label
@@ -159,3 +162,17 @@ def named_challenges(slugs: Iterable[str], names: Mapping[str, str]) -> list[dic
     """Challenge slugs with their names, for challenge chips (a slug no longer in the
     taxonomy shows as itself)."""
     return [{"slug": slug, "name": names.get(slug, slug)} for slug in slugs]
+
+
+def term_name(term: object) -> str:
+    """A challenge's name in the reader's language: a `Challenge` row is translated here;
+    anything else (a count, a chip) already carries the name to show."""
+    if isinstance(term, Challenge):
+        return taxonomy.name_of(term)
+    if isinstance(term, Mapping):
+        return str(term.get("name", ""))
+    return str(getattr(term, "name", ""))
+
+
+def term_description(term: Challenge) -> str:
+    return taxonomy.description_of(term)

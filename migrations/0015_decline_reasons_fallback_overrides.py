@@ -6,7 +6,7 @@ from exchange.models.matching import DeclineReason
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('exchange', '0009_outbox_lease')]
+    dependencies = [('exchange', '0012_taxonomy_translations_kept_reasons')]
 
     initial = False
 

@@ -16,6 +16,7 @@ import uvicorn
 
 from exchange import db
 from exchange.app import create_app
+from exchange.services import taxonomy
 from exchange.settings import Settings
 
 from browser_support import CHROMIUM, CHROMIUM_FLAGS, failed, keep_open_pages
@@ -82,6 +83,8 @@ async def empty_tables() -> None:
 @pytest.fixture
 async def clean_db(database: str) -> AsyncIterator[str]:
     await empty_tables()
+    # The taxonomy kept per catalogue version: emptied tables restart the version.
+    taxonomy.forget()
     yield database
 
 

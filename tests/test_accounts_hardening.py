@@ -281,3 +281,32 @@ async def test_an_admin_cannot_deactivate_themselves(client: httpx.AsyncClient) 
     response = await post_form(client, f"/admin/users/{admin.id}", {"role": "admin", "city": ""})
     assert response.status_code == 400
     assert 'id="error-is_active">You cannot deactivate yourself.' in response.text
+
+
+async def test_a_page_past_the_end_says_so_with_a_link_to_the_last(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_user("admin@example.org", Role.ADMIN)
+    for number in range(30):
+        await make_user(f"person{number:02d}@example.org")
+    await sign_in(client, "admin@example.org")
+    page = await client.get("/admin/users?page=999")
+    assert "There is no page 999 here: this list has 2 pages, and below is the last one." in (
+        page.text
+    )
+    assert 'href="/admin/users?page=2">Go to the last page</a>' in page.text
+    assert "person29@example.org" in page.text
+    # An existing page says nothing of the kind.
+    assert "There is no page" not in (await client.get("/admin/users?page=2")).text
+
+
+async def test_search_and_directory_pages_past_the_end_say_so(client: httpx.AsyncClient) -> None:
+    city = await City.create(key="lviv-ua", name="Lviv", country="UA", region=Region.EUROPE)
+    for page_url in ("/cities?page=999", "/library?q=x&page=99", "/library?q=Lviv&page=7"):
+        page = await client.get(page_url)
+        assert page.status_code == 200, page_url
+        assert "There is no page" in page.text, page_url
+        assert "Go to the last page" in page.text, page_url
+    assert city.name in (await client.get("/cities?page=999")).text
+    french = await client.get("/cities?page=999", headers={"Accept-Language": "fr"})
+    assert "pas de page 999 ici" in french.text

@@ -8,15 +8,16 @@ import pytest
 from test_matching_workflow import FORM, accepted_exchange, switch
 
 from exchange.models.accounts import User
-from exchange.models.cities import City
+from exchange.models.cities import Challenge, City
 from exchange.models.matching import (
     ExchangeMessage,
     MatchRequest,
     Notice,
     PeerExchange,
+    PeerInvitation,
     RequestStatus,
 )
-from exchange.services import outbox
+from exchange.services import catalogue_version, outbox
 from exchange.settings import Settings
 
 from matching_data import Catalogue, load_catalogue
@@ -154,3 +155,50 @@ async def test_staff_close_an_exchange_without_waiting(
     assert await Notice.exists(user_id=catalogue.lviv.id, kind="exchange_closed")
     again = await post_form(client, f"{url}/close")
     assert again.status_code in (403, 409)
+
+
+async def test_reasons_are_kept_from_the_invitation_once_the_mentor_is_full(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    await Challenge.filter(slug="post-attack-recovery").update(
+        translations={"fr": {"name": "Rétablissement après un attentat"}}
+    )
+    await catalogue_version.bump()
+    exchange = await accepted_exchange(client, catalogue)
+    invitation = await PeerInvitation.get(id=exchange.invitation_id)
+    assert invitation.match_reasons
+    codes = [reason["code"] for reason in invitation.match_reasons]
+    assert "practice_challenge" in codes
+    # Manchester is now full: the ranking leaves it out, the pages keep its reasons.
+    manchester = await City.get(key="manchester-gb")
+    await City.filter(id=manchester.id).update(mentoring_capacity=manchester.capacity_used)
+    await switch(client, catalogue.lviv)
+    page = (await client.get(f"/exchanges/{exchange.id}")).text
+    why = page.split("Why Manchester was proposed", 1)[1].split("</ul>", 1)[0]
+    assert "Recovery after the Arena bombing" in why
+    await switch(client, catalogue.manchester)
+    shown = (await client.get(f"/peer-invitations/{invitation.id}")).text
+    assert 'id="reasons-heading">Why Manchester was proposed' in shown
+    assert "Recovery after the Arena bombing" in shown.split('id="reasons-heading"', 1)[1]
+    # Kept as codes and facts: a French reader reads them in French.
+    await User.filter(id=catalogue.manchester.id).update(locale="fr")
+    french = (await client.get(f"/peer-invitations/{invitation.id}")).text
+    assert "Pourquoi Manchester a été proposée" in french
+    assert (
+        "La pratique « Recovery after the Arena bombing » (2017) porte sur "
+        "rétablissement après un attentat"
+    ) in french
+
+
+async def test_unreadable_kept_reasons_are_left_out() -> None:
+    from exchange.services.reasons import stored_reason_texts
+
+    texts = stored_reason_texts(
+        [
+            {"code": "retired_code", "params": {}},
+            {"code": "capacity", "params": {"count": "two"}},
+            {"code": "similar_size", "params": {"population": 568000}},
+            "not a reason",
+        ]
+    )
+    assert texts == ["Similar in size (population 568,000)"]

@@ -12,9 +12,10 @@ import pytest
 from openapi_spec_validator import validate
 from starlette.routing import Route
 
-from exchange.models.cities import City
+from exchange.models.accounts import User
+from exchange.models.cities import Challenge, City
 from exchange.models.matching import MatchRequest, PeerInvitation, PersonalAccessToken
-from exchange.services import outbox, tokens
+from exchange.services import catalogue_version, outbox, tokens
 from exchange.settings import Settings
 from exchange.web import api
 
@@ -375,3 +376,20 @@ async def test_the_openapi_document_says_request_bodies_take_no_other_fields(
     schemas = (await client.get("/api/v1/openapi.json")).json()["components"]["schemas"]
     for name in ("NewMatchRequest", "NewInvitation", "Answer"):
         assert schemas[name]["additionalProperties"] is False, name
+
+
+async def test_the_api_names_challenges_in_the_token_owners_language(
+    client: httpx.AsyncClient, script: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    await Challenge.filter(slug="post-attack-recovery").update(
+        translations={"fr": {"name": "Rétablissement après un attentat"}}
+    )
+    await catalogue_version.bump()
+    await User.filter(id=catalogue.lviv.id).update(locale="fr")
+    lviv = await token_for(client, catalogue.lviv.email)
+    created = await script.post("/api/v1/requests", json=NEW_REQUEST, headers=bearer(lviv))
+    request_id = created.json()["id"]
+    found = await script.get(f"/api/v1/requests/{request_id}/candidates", headers=bearer(lviv))
+    reasons = found.json()["candidates"][0]["reasons"]
+    assert any("porte sur rétablissement après un attentat" in r for r in reasons), reasons
+    assert created.json()["challenges"] == ["post-attack-recovery"]  # slugs stay slugs

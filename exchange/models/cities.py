@@ -67,6 +67,12 @@ class Challenge(Model):
     description = fields.TextField(default="")
     # Slugs of related terms. Matching counts a practice on a related term as partial fit.
     related: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    # The name and description in other languages: {locale: {"name", "description"}} for
+    # the locales of `i18n.CONTENT_LOCALES` other than English, which `name` and
+    # `description` hold. A missing or blank one reads as the English.
+    translations: fields.JSONField[dict[str, dict[str, str]]] | None = fields.JSONField(
+        default=dict, null=True
+    )
     position = fields.IntField(default=0)
 
     class Meta:

@@ -116,6 +116,10 @@ class PeerInvitation(Model):
         InvitationStatus, max_length=16, default=InvitationStatus.PENDING, db_index=True
     )
     score = fields.FloatField(null=True)
+    # Why the city was proposed when it was invited: the ranking's reasons as codes with
+    # their facts ([{"code", "params"}], see `services/reasons.py`), written in the
+    # reader's words when shown. Null for invitations sent before they were kept.
+    match_reasons: fields.JSONField[list[dict[str, Any]]] | None = fields.JSONField(null=True)
     reason = fields.TextField(default="")
     decline_reason = fields.CharEnumField(DeclineReason, max_length=24, null=True)
     # Place in the ranked candidates when invited (1 = first), null when not among them.

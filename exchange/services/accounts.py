@@ -20,7 +20,15 @@ from exchange.i18n import gettext as _
 from exchange.models.accounts import Invitation, LoginAttempt, PasswordReset, Role, User
 from exchange.models.cities import City
 from exchange.models.matching import PersonalAccessToken
-from exchange.services import audit, errors, permissions, sessions, throttling
+from exchange.services import (
+    audit,
+    errors,
+    notices,
+    permissions,
+    sessions,
+    throttling,
+    time_zones,
+)
 from exchange.services.audit import Event
 from exchange.services.errors import ValidationError
 from exchange.services.secrets import (
@@ -40,7 +48,6 @@ from exchange.services.validation import (
     check_text,
     is_clean,
     is_email,
-    is_timezone,
     printable,
 )
 from exchange.services.validation import normalise_email as normalise_email
@@ -269,7 +276,9 @@ async def check_accept_invitation(
     checker = Checker()
     personal = (invitation.email, invitation.name)
     await check_password_rules(checker, "password", password, confirm, personal)
-    if not is_timezone(timezone):
+    # The form offers the city's zone first, whatever tzdata calls it now.
+    city_zone = invitation.city.timezone if invitation.city else ""
+    if not time_zones.is_offered(timezone, city_zone):
         checker.fail("timezone", _("Choose a time zone from the list."))
     if await User.filter(email=invitation.email).exists():
         checker.fail("password", _("Someone with this email already has an account."))
@@ -293,6 +302,7 @@ async def check_accept_invitation(
                 password_hash=password_hash,
             )
             uow.audit(Event.INVITATION_ACCEPTED, actor=user, subject=user, ip=ip)
+            await notices.tell_of_waiting_invitations(uow, user, now)
             session_id = await sessions.start_session(user, ip, user_agent)
     except IntegrityError:
         # The same address was given an account at the same moment by another route.
@@ -466,7 +476,7 @@ async def check_update_profile(user: User, *, name: str, timezone: str, locale: 
     if not name or len(name) > 120:
         checker.fail("name", _("Enter a name of up to 120 characters."))
     check_text(checker, "name", name)
-    if not is_timezone(timezone):
+    if not time_zones.is_offered(timezone, user.timezone):
         checker.fail("timezone", _("Choose a time zone from the list."))
     if locale not in SUPPORTED_LOCALES:
         checker.fail("locale", _("Choose a language from the list."))

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from exchange.domain.matching import SCORE_PARTS, Candidate, MatchError, MatchQuery
+from exchange.domain.matching import SCORE_PARTS, Candidate, MatchError, MatchQuery, Reason
 from exchange.models.accounts import Role, User
 from exchange.models.cities import City
 from exchange.models.matching import MatchRequest, PeerInvitation
-from exchange.services import matching, visibility
+from exchange.services import matching, taxonomy, visibility
 from exchange.services.labels import score_part_label
 
 log = logging.getLogger("exchange.candidates")
@@ -47,6 +47,8 @@ class CandidateView:
     rank: int = 0
     # False when nobody answers for the city on Exchange yet: staff will have to.
     has_official: bool = True
+    # The reasons as codes and values, kept on an invitation to this city when it is sent.
+    found: tuple[Reason, ...] = ()
 
 
 async def request_candidates(user: User, request_id: int) -> list[CandidateView]:
@@ -80,12 +82,13 @@ async def rank_candidates(
         log.warning("Request %s could not be ranked", request.id, exc_info=True)
         return []
     cities = {c.key: c for c in await City.filter(key__in=[r.city_key for r in ranked])}
+    terms = await taxonomy.current()
     views: list[CandidateView] = []
     for candidate in ranked:
         peer = cities.get(candidate.city_key)
         if peer is None or peer.id in invited:
             continue
-        views.append(_view(candidate, peer))
+        views.append(_view(candidate, peer, terms))
     views = views[:CANDIDATES_SHOWN]
     staffed = await _cities_with_officials([v.city.id for v in views])
     return [
@@ -93,13 +96,14 @@ async def rank_candidates(
     ]
 
 
-def _view(candidate: Candidate, city: City) -> CandidateView:
+def _view(candidate: Candidate, city: City, terms: taxonomy.Taxonomy) -> CandidateView:
     return CandidateView(
         city=city,
         score=round(candidate.score, 4),
-        reasons=matching.reason_texts(candidate.reasons),
+        reasons=matching.reason_texts(candidate.reasons, terms),
         free_capacity=max(city.mentoring_capacity - city.capacity_used, 0),
         parts=score_parts(candidate),
+        found=tuple(candidate.reasons),
     )
 
 
@@ -118,25 +122,27 @@ async def _cities_with_officials(city_ids: list[int]) -> set[int]:
     return {int(str(city_id)) for city_id in rows}
 
 
-async def reasons_for(request: MatchRequest, peer: City) -> list[str]:
-    """Why `peer` is proposed for the request, in words, while the ranking still lists it."""
+async def ranking_of(request: MatchRequest, peer: City) -> tuple[float | None, tuple[Reason, ...]]:
+    """The peer's score and reasons for the request when it is among the ranked, kept on
+    its invitation (pages show those, not a later ranking, which leaves a full city out)."""
     try:
         ranked = await matching.rank(query_for(request, await city_key_of(request), 50))
     except MatchError:
-        return []
+        return None, ()
     found = next((c for c in ranked if c.city_key == peer.key), None)
-    return matching.reason_texts(found.reasons) if found else []
+    return (round(found.score, 4), found.reasons) if found else (None, ())
 
 
 async def place_of(
     request: MatchRequest, peer: City, invitations: Sequence[PeerInvitation]
-) -> tuple[int | None, float | None]:
-    """The peer's place among the candidates not yet invited (1 = first) and its score,
-    each None when the ranking does not list it; one ranking for both."""
+) -> tuple[int | None, float | None, tuple[Reason, ...]]:
+    """The peer's place among the candidates not yet invited (1 = first), its score and
+    why it was proposed, each None (or empty) when the ranking does not list it; one
+    ranking for all three."""
     try:
         ranked = await matching.rank(query_for(request, await city_key_of(request), 50))
     except MatchError:
-        return None, None
+        return None, None, ()
     invited = {i.city_id for i in invitations}
     keys = dict(await City.filter(key__in=[c.city_key for c in ranked]).values_list("key", "id"))
     place = 0
@@ -146,8 +152,19 @@ async def place_of(
             continue
         place += 1
         if city_id == peer.id:
-            return place, round(candidate.score, 4)
-    return None, None
+            return place, round(candidate.score, 4), candidate.reasons
+    return None, None, ()
+
+
+async def invitation_reasons(invitation: PeerInvitation) -> list[str]:
+    """Why the invited city was proposed, in the reader's words, as kept when it was
+    invited. An invitation from before reasons were kept asks the ranking once more."""
+    terms = await taxonomy.current()
+    if invitation.match_reasons is not None:
+        return matching.stored_reason_texts(invitation.match_reasons, terms)
+    request = await MatchRequest.get(id=invitation.request_id)
+    _score, reasons = await ranking_of(request, await City.get(id=invitation.city_id))
+    return matching.reason_texts(reasons, terms)
 
 
 async def city_key_of(request: MatchRequest) -> str:

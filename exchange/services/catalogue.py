@@ -28,7 +28,7 @@ from exchange.models.cities import (
     PracticeChallenge,
 )
 from exchange.resources import resource_path
-from exchange.services import catalogue_version, permissions
+from exchange.services import catalogue_terms, catalogue_version, permissions
 from exchange.services.json_stream import Item, JSONStreamError, Section, read_sections
 from exchange.services.library_rules import (
     CITY_FIELDS,
@@ -41,7 +41,7 @@ from exchange.services.library_rules import (
 )
 
 FORMAT_GUIDE = resource_path("docs/catalogue-format.md")
-SECTIONS = ("cities", "practices")
+SECTIONS = ("cities", "practices", "challenges")
 BATCH_SIZE = 2000
 QUERY_CHUNK = 500
 
@@ -65,8 +65,21 @@ class ImportReport:
     practices_created: int = 0
     practices_updated: int = 0
     practices_unchanged: int = 0
+    challenges_updated: int = 0
+    challenges_unchanged: int = 0
 
     def summary(self) -> str:
+        terms = _("Challenge translations: %(tu)d updated, %(ts)d unchanged.") % {
+            "tu": self.challenges_updated,
+            "ts": self.challenges_unchanged,
+        }
+        return (
+            f"{self._records()} {terms}"
+            if self.challenges_updated + self.challenges_unchanged
+            else self._records()
+        )
+
+    def _records(self) -> str:
         return _(
             "Cities: %(cc)d new, %(cu)d updated, %(cs)d unchanged. "
             "Practices: %(pc)d new, %(pu)d updated, %(ps)d unchanged."
@@ -113,7 +126,7 @@ async def import_catalogue(source: IO[bytes], progress: Progress | None = None) 
     writer = _Writer(challenges)
     async with in_transaction():
         if check.practices_before_cities:
-            await writer.run(_rewound(source), ("cities",), progress)
+            await writer.run(_rewound(source), ("cities", "challenges"), progress)
             await writer.run(_rewound(source), ("practices",), progress)
         else:
             await writer.run(_rewound(source), SECTIONS, progress)
@@ -151,6 +164,7 @@ class _Check:
     pending: dict[str, list[int]] = field(default_factory=dict)
     practices_before_cities: bool = False
     seen_practices: bool = False
+    term_slugs: set[str] = field(default_factory=set)
 
     async def run(self, source: IO[bytes], progress: Progress | None) -> None:
         try:
@@ -161,6 +175,10 @@ class _Check:
                     self.city(event.index, event.value)
                 elif event.key == "practices":
                     self.practice(event.index, event.value)
+                elif event.key == "challenges":
+                    catalogue_terms.check_term_item(
+                        event.index, event.value, self.challenges, self.term_slugs, self.problems
+                    )
         except JSONStreamError as exc:
             self.problems.append(_("not valid JSON: %(error)s") % {"error": str(exc)})
             return
@@ -254,10 +272,13 @@ class _Writer:
     ) -> None:
         cities: list[CityData] = []
         practices: list[PracticeData] = []
+        terms: list[catalogue_terms.TermData] = []
         for event in _entries(source, progress, "write"):
             if not isinstance(event, Item) or event.key not in sections:
                 continue
-            if event.key == "cities":
+            if event.key == "challenges":
+                terms.append(catalogue_terms.check_term(event.value, set(self.challenges), _ignore))
+            elif event.key == "cities":
                 cities.append(check_city(event.value, _ignore))
                 if len(cities) >= BATCH_SIZE:
                     await self.write_cities(cities)
@@ -274,6 +295,10 @@ class _Writer:
             await self.write_cities(cities)
         if practices:
             await self.write_practices(practices)
+        if terms:  # at most one entry per term: a few dozen
+            updated, unchanged = await catalogue_terms.write_terms(terms)
+            self.report.challenges_updated += updated
+            self.report.challenges_unchanged += unchanged
 
     async def write_cities(self, batch: list[CityData]) -> None:
         existing = {city.key: city for city in await City.filter(key__in=[c.key for c in batch])}
@@ -515,7 +540,12 @@ async def export_catalogue(out: TextIO) -> tuple[int, int]:
             out.write(",\n    " if practices else "\n    ")
             out.write(_dump(entry))
             practices += 1
-    out.write("\n  ]\n}\n" if practices else "]\n}\n")
+    out.write('\n  ],\n  "challenges": [' if practices else '],\n  "challenges": [')
+    terms = await catalogue_terms.term_entries()
+    for position, entry in enumerate(terms):
+        out.write(",\n    " if position else "\n    ")
+        out.write(_dump(entry))
+    out.write("\n  ]\n}\n" if terms else "]\n}\n")
     return cities, practices
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -31,7 +32,7 @@ from exchange.models.cities import (
     Region,
 )
 from exchange.resources import resource_path
-from exchange.services import permissions, visibility
+from exchange.services import permissions, taxonomy, visibility
 from exchange.services.library_rules import SLUG_RE, check_city, check_practice
 from exchange.services.pagination import Page, paginate
 from exchange.services.unit_of_work import unit_of_work
@@ -358,6 +359,7 @@ async def load_shipped_taxonomy() -> int:
             name=term["name"],
             description=term["description"],
             related=list(term.get("related", [])),
+            translations=dict(term.get("translations", {})),
             position=position,
         )
         for position, term in enumerate(terms)
@@ -414,6 +416,8 @@ class ChallengeInput:
     name: str
     description: str
     related: tuple[str, ...]
+    # (name, description) per locale of `taxonomy.OTHER_LOCALES`; blank ones read as English.
+    translations: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 async def access_challenge_for_edit(user: User, slug: str) -> Challenge:
@@ -439,11 +443,13 @@ async def check_update_challenge(user: User, slug: str, form: ChallengeInput) ->
     related = list(dict.fromkeys(form.related))
     if any(not SLUG_RE.match(s) or s not in known or s == slug for s in related):
         checker.fail("related", _("Choose related terms from the list."))
+    translations = taxonomy.check_translations(checker, form.translations)
     checker.done()
     async with unit_of_work() as uow:
         challenge.name = name
         challenge.description = description
         challenge.related = related
+        challenge.translations = translations
         await challenge.save()
         uow.catalogue_changed()
     return challenge
@@ -469,9 +475,9 @@ async def directory_options() -> DirectoryOptions:
 
 
 async def challenge_options() -> list[tuple[str, str]]:
-    """(slug, name) of every term, in taxonomy order, for filters and forms."""
-    rows = await Challenge.all().order_by("position", "slug").values_list("slug", "name")
-    return [(str(slug), str(name)) for slug, name in rows]
+    """(slug, name) of every term, in taxonomy order and the current locale, for filters
+    and forms."""
+    return (await taxonomy.current()).options()
 
 
 async def city_choices() -> list[tuple[str, str]]:

@@ -29,7 +29,7 @@ from exchange.models.dialogues import (
     Invitee,
     Seat,
 )
-from exchange.services import dialogue_mail, findings, permissions, visibility
+from exchange.services import dialogue_mail, findings, permissions, taxonomy, visibility
 from exchange.services.errors import Conflict
 from exchange.services.pagination import Page, paginate
 from exchange.services.unit_of_work import unit_of_work
@@ -519,11 +519,13 @@ async def dialogue_detail(user: User | None, dialogue_id: int) -> DialogueView:
     dialogue = await visibility.access_dialogue(user, dialogue_id)
     details = await visibility.sees_participants(user, dialogue)
     participants = await active_invitees(dialogue) if details else []
-    rows = (
-        await DialogueChallenge.filter(dialogue_id=dialogue.id)
+    slugs = [
+        str(slug)
+        for slug in await DialogueChallenge.filter(dialogue_id=dialogue.id)
         .order_by("position", "id")
-        .values_list("challenge__slug", "challenge__name")
-    )
+        .values_list("challenge__slug", flat=True)
+    ]
+    terms = await taxonomy.current()
     own = await visibility.invitee_of(user, dialogue)
     return DialogueView(
         dialogue=dialogue,
@@ -533,5 +535,5 @@ async def dialogue_detail(user: User | None, dialogue_id: int) -> DialogueView:
         participants=participants,
         sees_details=details,
         can_organise=permissions.can_organise_dialogue(user, dialogue.organiser_id),
-        challenge_names={str(slug): str(name) for slug, name in rows},
+        challenge_names={slug: terms.name(slug) for slug in slugs},
     )

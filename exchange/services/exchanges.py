@@ -19,6 +19,7 @@ from exchange.models.matching import (
     ExchangeStatus,
     MatchRequest,
     PeerExchange,
+    PeerInvitation,
     RequestStatus,
 )
 from exchange.services import candidates, permissions, visibility
@@ -77,8 +78,8 @@ class ExchangeDetail:
     people: list[CitySide] = field(default_factory=list)
     messages: list[ExchangeMessage] = field(default_factory=list)
     challenges: list[str] = field(default_factory=list)
-    # Why the mentor was proposed, as the candidates page says it (empty when the
-    # ranking no longer lists it, for example once its capacity is taken).
+    # Why the mentor was proposed, as kept on its invitation when it was invited (so
+    # still there once its capacity is taken and the ranking leaves it out).
     reasons: list[str] = field(default_factory=list)
     can_close: bool = False
 
@@ -123,9 +124,14 @@ async def exchange_detail(user: User, exchange_id: int) -> ExchangeDetail:
             await ExchangeMessage.filter(exchange_id=exchange.id).select_related("author", "city")
         ),
         challenges=await challenge_name_list(exchange.request.challenges),
-        reasons=await candidates.reasons_for(exchange.request, exchange.mentor),
+        reasons=await _mentor_reasons(exchange),
         can_close=permissions.can_close_exchange(user, exchange),
     )
+
+
+async def _mentor_reasons(exchange: PeerExchange) -> list[str]:
+    invitation = await PeerInvitation.get_or_none(id=exchange.invitation_id or 0)
+    return await candidates.invitation_reasons(invitation) if invitation else []
 
 
 async def participants_of(city: City) -> list[Participant]:

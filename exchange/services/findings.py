@@ -28,7 +28,7 @@ from exchange.models.briefs import (
 )
 from exchange.models.cities import Challenge, City, Practice
 from exchange.models.dialogues import Dialogue, DialogueVisibility, Invitee, Seat
-from exchange.services import permissions, visibility
+from exchange.services import permissions, taxonomy, visibility
 from exchange.services.errors import Conflict, PermissionDenied, ValidationError
 from exchange.services.unit_of_work import unit_of_work
 from exchange.services.validation import Checker, check_text
@@ -214,9 +214,11 @@ async def findings_of(user: User, dialogue_id: int) -> list[FindingRow]:
 
 
 async def finding_row(finding: Finding) -> FindingRow:
-    challenges = await FindingChallenge.filter(finding_id=finding.id).values_list(
-        "challenge__name", flat=True
+    slugs = await FindingChallenge.filter(finding_id=finding.id).values_list(
+        "challenge__slug", flat=True
     )
+    terms = await taxonomy.current()
+    challenges = [terms.name(str(slug)) for slug in slugs]
     cities = await FindingCity.filter(finding_id=finding.id).values_list("city__name", flat=True)
     return FindingRow(
         finding=finding,

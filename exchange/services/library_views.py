@@ -19,7 +19,7 @@ from exchange.domain.markdown import excerpt
 from exchange.models.accounts import User
 from exchange.models.cities import Challenge, City, Practice, PracticeChallenge, PracticeStatus
 from exchange.models.matching import ExchangeStatus, PeerExchange
-from exchange.services import cities, permissions, search, visibility
+from exchange.services import cities, permissions, search, taxonomy, visibility
 from exchange.services.pagination import Page
 
 RELATED_SHOWN = 3
@@ -88,7 +88,9 @@ async def challenge_counts(city_id: int | None = None) -> list[ChallengeCount]:
     counts = {int(str(cid)): int(str(n)) for cid, n in rows}
     terms = await Challenge.filter(id__in=list(counts)).order_by("position", "slug")
     ranked = sorted(terms, key=lambda term: -counts[term.id])
-    return [ChallengeCount(slug=t.slug, name=t.name, count=counts[t.id]) for t in ranked]
+    return [
+        ChallengeCount(slug=t.slug, name=taxonomy.name_of(t), count=counts[t.id]) for t in ranked
+    ]
 
 
 # ------------------------------------------------------------------ the city page
@@ -130,12 +132,7 @@ async def city_page(viewer: User | None, key: str, page: int) -> CityPage:
     cards = await practice_cards(profile.practices.items, city)
     return CityPage(
         profile=profile,
-        practices=Page(
-            items=cards,
-            number=profile.practices.number,
-            per_page=profile.practices.per_page,
-            total=profile.practices.total,
-        ),
+        practices=profile.practices.with_items(cards),
         experience=await challenge_counts(city_id=city.id),
         exchanges=await exchange_counts(city),
         free_capacity=max(city.mentoring_capacity - city.capacity_used, 0),
@@ -235,11 +232,6 @@ async def library_results(
     by_practice: dict[int, list[Challenge]] = defaultdict(list)
     for link in links:
         by_practice[link.practice_id].append(link.challenge)
-    return Page(
-        items=[
-            LibraryResult(hit=h, challenges=by_practice.get(h.practice_id, [])) for h in hits.items
-        ],
-        number=hits.number,
-        per_page=hits.per_page,
-        total=hits.total,
+    return hits.with_items(
+        [LibraryResult(hit=h, challenges=by_practice.get(h.practice_id, [])) for h in hits.items]
     )

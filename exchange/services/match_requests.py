@@ -28,7 +28,7 @@ from exchange.models.matching import (
     RequestEvent,
     RequestStatus,
 )
-from exchange.services import candidates, permissions, visibility
+from exchange.services import candidates, permissions, taxonomy, visibility
 from exchange.services.candidates import CandidateView
 from exchange.services.cities import challenge_options, city_choices
 from exchange.services.errors import Conflict, NotFound, PermissionDenied
@@ -218,12 +218,7 @@ async def list_request_rows(user: User, page: int, status: str = "") -> Page[Req
         )
         for r in requests.items
     ]
-    return Page(
-        items=rows,
-        number=requests.number,
-        per_page=requests.per_page,
-        total=requests.total,
-    )
+    return requests.with_items(rows)
 
 
 async def _accepted_counts(request_ids: list[int]) -> dict[int, int]:
@@ -329,9 +324,7 @@ async def brokering_dashboard(
         )
         for r in requests.items
     ]
-    return Page(
-        items=rows, number=requests.number, per_page=requests.per_page, total=requests.total
-    )
+    return requests.with_items(rows)
 
 
 async def withdraw_request(user: User, request_id: int, confirmed: bool = True) -> MatchRequest:
@@ -384,9 +377,9 @@ async def _end_request(user: User, request_id: int, status: RequestStatus) -> Ma
 
 
 async def challenge_names(slugs: Sequence[str]) -> dict[str, str]:
-    """The names of the given challenge slugs (a slug no longer known has none)."""
-    rows = await Challenge.filter(slug__in=list(slugs)).values_list("slug", "name")
-    return {str(slug): str(name) for slug, name in rows}
+    """The names of the given challenge slugs in the current locale (a slug no longer
+    known has none)."""
+    return (await taxonomy.current()).names(slugs)
 
 
 async def challenge_name_list(slugs: Sequence[str]) -> list[str]:

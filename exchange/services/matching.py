@@ -50,6 +50,8 @@ from exchange.services import catalogue_version
 # Reasons become text in services/reasons.py; callers of this module read them from here too.
 from exchange.services.reasons import reason_text as reason_text
 from exchange.services.reasons import reason_texts as reason_texts
+from exchange.services.reasons import stored_reason_texts as stored_reason_texts
+from exchange.services.reasons import stored_reasons as stored_reasons
 from exchange.services.visibility import public_practice_filter, public_practices
 
 log = logging.getLogger("exchange.matching")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exchange.i18n import gettext as _
-from exchange.models.accounts import User
-from exchange.models.matching import Notice
+from exchange.i18n import gettext_noop as N_
+from exchange.models.accounts import Role, User
+from exchange.models.matching import InvitationStatus, Notice, PeerInvitation
 from exchange.services import permissions
 from exchange.services.pagination import Page, paginate
+
+if TYPE_CHECKING:  # the unit of work writes notices through this module
+    from exchange.services.unit_of_work import UnitOfWork
 
 
 async def notify(
@@ -24,6 +28,30 @@ async def notify(
     ]
     if rows:
         await Notice.bulk_create(rows)
+
+
+async def tell_of_waiting_invitations(uow: UnitOfWork, user: User, now: datetime) -> int:
+    """A person who has just joined a city as its official (an invitation accepted, an
+    admin's assignment) hears of the peer invitations waiting for the city's answer, as
+    its other officials did when they were sent. Returns how many."""
+    if not user.is_active or user.role != Role.OFFICIAL or user.city_id is None:
+        return 0
+    waiting = await (
+        PeerInvitation.filter(
+            city_id=user.city_id, status=InvitationStatus.PENDING, expires_at__gt=now
+        )
+        .select_related("request__city")
+        .order_by("expires_at", "id")
+    )
+    for invitation in waiting:
+        uow.notify(
+            [user],
+            "peer_invitation",
+            N_("%(city)s asks your city for peer support: the invitation waits for an answer"),
+            {"city": invitation.request.city.name},
+            f"/peer-invitations/{invitation.id}",
+        )
+    return len(waiting)
 
 
 def notice_text(notice: Notice) -> str:

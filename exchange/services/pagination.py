@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 from tortoise.queryset import QuerySet
 
 T = TypeVar("T")
+U = TypeVar("U")
 DEFAULT_PER_PAGE = 25
 
 
@@ -17,6 +18,23 @@ class Page(Generic[T]):
     number: int
     per_page: int
     total: int
+    # The page number asked for, when it was past the last page (0 otherwise): the page
+    # then shows the last page and says so.
+    requested: int = 0
+
+    @property
+    def past_end(self) -> bool:
+        return self.requested > self.number
+
+    def with_items(self, items: list[U]) -> Page[U]:
+        """The same page of another list (the rows made from this page's items)."""
+        return Page(
+            items=items,
+            number=self.number,
+            per_page=self.per_page,
+            total=self.total,
+            requested=self.requested,
+        )
 
     @property
     def pages(self) -> int:
@@ -40,12 +58,27 @@ def page_number(raw: str | None) -> int:
     return max(1, min(number, 100_000))
 
 
+def clamp(number: int, total: int, per_page: int) -> tuple[int, int]:
+    """The page to show for `number` and the number asked for if it was past the end."""
+    last = max(1, -(-total // per_page))
+    return (last, number) if number > last else (number, 0)
+
+
+def empty_page(number: int, per_page: int) -> Page[Any]:
+    """A list with nothing in it, asked for at page `number`."""
+    _shown, requested = clamp(number, 0, per_page)
+    return Page(items=[], number=1, per_page=per_page, total=0, requested=requested)
+
+
 async def paginate(
     queryset: QuerySet[Any], number: int, per_page: int = DEFAULT_PER_PAGE
 ) -> Page[Any]:
     """One page of `queryset`, which must already be ordered (ties broken by id)."""
     total = await queryset.count()
-    # A page past the end (an old bookmark, a list that shrank) shows the last page.
-    number = min(number, max(1, -(-total // per_page)))
+    # A page past the end (an old bookmark, a list that shrank) shows the last page, and
+    # the page says so (`requested`).
+    number, requested = clamp(number, total, per_page)
     items = await queryset.offset((number - 1) * per_page).limit(per_page)
-    return Page(items=list(items), number=number, per_page=per_page, total=total)
+    return Page(
+        items=list(items), number=number, per_page=per_page, total=total, requested=requested
+    )

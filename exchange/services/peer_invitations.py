@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from exchange import i18n
+from exchange.domain.matching import Reason
 from exchange.i18n import gettext as _
 from exchange.i18n import gettext_noop as N_
 from exchange.models.accounts import Role, User
@@ -24,13 +26,12 @@ from exchange.models.matching import (
     PeerExchange,
     PeerInvitation,
 )
-from exchange.services import labels, permissions, visibility
-from exchange.services.candidates import place_of, rank_candidates
+from exchange.services import labels, matching, permissions, taxonomy, visibility
+from exchange.services.candidates import invitation_reasons, place_of, rank_candidates
 from exchange.services.capacity import take_capacity
 from exchange.services.errors import Conflict, ValidationError
 from exchange.services.match_requests import (
     OPEN_STATUSES,
-    challenge_name_list,
     challenge_names,
     invitations_left,
     locked_request,
@@ -77,9 +78,9 @@ async def check_invite_peer(
     if peer.id == request.city_id:
         raise ValidationError({"city": _("A city cannot be its own peer.")})
     # Ranking may wait for an index rebuild: do it before taking the request's row lock.
-    # The score is advisory, recorded on the invitation as the ranking saw it.
+    # Place, score and reasons are recorded on the invitation as the ranking saw them.
     invitations = await PeerInvitation.filter(request=request)
-    rank, score = await place_of(request, peer, invitations)
+    rank, score, reasons = await place_of(request, peer, invitations)
     override = override_reason.strip()
     if len(override) > MAX_REASON or not is_clean(override, multiline=True):
         raise ValidationError({"override_reason": control_character_message(multiline=True)})
@@ -96,7 +97,15 @@ async def check_invite_peer(
     async with unit_of_work(settings) as uow:
         request = await locked_request(request.id)
         return await do_invite_peer(
-            uow, user, request, peer, score, datetime.now(UTC), rank=rank, override_reason=override
+            uow,
+            user,
+            request,
+            peer,
+            score,
+            datetime.now(UTC),
+            rank=rank,
+            override_reason=override,
+            reasons=reasons,
         )
 
 
@@ -109,6 +118,7 @@ async def do_invite_peer(
     now: datetime,
     rank: int | None = None,
     override_reason: str = "",
+    reasons: Sequence[Reason] = (),
 ) -> PeerInvitation:
     """Invite `peer` to help with `request`, or refuse with a Conflict.
 
@@ -139,6 +149,7 @@ async def do_invite_peer(
         rank=rank,
         override_reason=override_reason,
         automatic=user is None,
+        match_reasons=matching.stored_reasons(reasons),
         created_at=now,
         expires_at=now + timedelta(days=uow.settings.invitation_expiry_days),
     )
@@ -200,10 +211,12 @@ async def _tell_invited_city(
     uow.notify(
         officials, "peer_invitation", N_("%(city)s asks your city for peer support"), params, link
     )
-    challenges = await challenge_name_list(request.challenges)
+    terms = await taxonomy.current()
     for official in officials:
+        # Names and labels in the official's language, times on the official's clock.
         with i18n.use_locale(official.locale):
             format_text = labels.format_label(request.format.value)
+            challenges = [terms.name(slug) for slug in request.challenges]
         uow.email(
             to=official.email,
             locale=official.locale,
@@ -217,7 +230,8 @@ async def _tell_invited_city(
                 "description": request.description,
                 "format": format_text,
                 "time_frame": request.time_frame,
-                "expires_at": invitation.expires_at.strftime("%Y-%m-%d"),
+                "expires_at": invitation.expires_at,
+                "timezone": official.timezone,
                 "link": uow.absolute(link),
             },
         )
@@ -228,6 +242,8 @@ class InvitationDetail:
     invitation: PeerInvitation
     challenge_names: dict[str, str]
     can_answer: bool
+    # Why the city was proposed, as kept when it was invited.
+    reasons: list[str]
     # The exchange the invitation started, once accepted.
     exchange: PeerExchange | None = None
 
@@ -241,6 +257,7 @@ async def invitation_detail(user: User, invitation_id: int) -> InvitationDetail:
     return InvitationDetail(
         invitation=invitation,
         challenge_names=await challenge_names(invitation.request.challenges),
+        reasons=await invitation_reasons(invitation),
         can_answer=permissions.can_answer_peer_invitation(user, invitation)
         and invitation.status == InvitationStatus.PENDING,
         exchange=exchange,
@@ -434,7 +451,14 @@ async def invite_next(settings: Settings, request_id: int) -> PeerInvitation | N
         request = await locked_request(request.id)
         try:
             return await do_invite_peer(
-                uow, None, request, choice.city, choice.score, datetime.now(UTC), rank=1
+                uow,
+                None,
+                request,
+                choice.city,
+                choice.score,
+                datetime.now(UTC),
+                rank=1,
+                reasons=choice.found,
             )
         except Conflict:
             return None  # someone was quicker: the request no longer wants this one

@@ -11,10 +11,11 @@ reasons through `reason_text`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from exchange.domain.matching import Reason, ReasonCode, ReasonValue
+from exchange.i18n import current_locale, ngettext
 from exchange.i18n import gettext as _
-from exchange.i18n import ngettext
 from exchange.services.labels import (
     decimal_label,
     language_label,
@@ -22,18 +23,86 @@ from exchange.services.labels import (
     number_label,
     region_label,
 )
+from exchange.services.taxonomy import Taxonomy
 
 Params = Mapping[str, ReasonValue]
+# Languages whose nouns keep their capital letter inside a sentence.
+KEEP_CAPITALS = ("de",)
 
 
-def reason_text(reason: Reason) -> str:
-    """One reason as a sentence in the current locale."""
-    return _WRITERS[reason.code](reason.params)
+def reason_text(reason: Reason, terms: Taxonomy | None = None) -> str:
+    """One reason as a sentence in the current locale, naming challenges from `terms` (the
+    taxonomy in the reader's language) when given, else as the reason carries them."""
+    params = _localised(reason.params, terms) if terms is not None else reason.params
+    return _WRITERS[reason.code](params)
 
 
-def reason_texts(reasons: Sequence[Reason]) -> list[str]:
+def reason_texts(reasons: Sequence[Reason], terms: Taxonomy | None = None) -> list[str]:
     """Each reason as a sentence in the current locale, in order."""
-    return [reason_text(reason) for reason in reasons]
+    return [reason_text(reason, terms) for reason in reasons]
+
+
+def _localised(params: Params, terms: Taxonomy) -> Params:
+    """The challenge names of `params` in the current locale, by the slugs beside them (a
+    slug no longer in the taxonomy keeps the name the reason was given)."""
+    changed = dict(params)
+    slugs, names = params.get("challenge_slugs"), params.get("challenges")
+    if isinstance(slugs, tuple) and isinstance(names, tuple) and len(slugs) == len(names):
+        changed["challenges"] = tuple(
+            terms.name(slug) if slug in terms.terms else name
+            for slug, name in zip(slugs, names, strict=True)
+        )
+    for key in ("challenge", "requested"):
+        slug = params.get(f"{key}_slug")
+        if isinstance(slug, str) and slug in terms.terms:
+            changed[key] = terms.name(slug)
+    return changed
+
+
+def stored_reasons(reasons: Sequence[Reason]) -> list[dict[str, Any]]:
+    """Reasons as JSON to keep (on a peer invitation): codes and facts, never sentences,
+    so they are written in each reader's words when shown."""
+    return [
+        {
+            "code": reason.code.value,
+            "params": {
+                name: list(value) if isinstance(value, tuple) else value
+                for name, value in reason.params.items()
+            },
+        }
+        for reason in reasons
+    ]
+
+
+def loaded_reasons(data: Any) -> tuple[Reason, ...]:
+    """Reasons kept by `stored_reasons`; anything unreadable (a code since retired, a
+    hand-edited row) is left out rather than shown wrong."""
+    if not isinstance(data, list):
+        return ()
+    reasons: list[Reason] = []
+    for item in data:
+        try:
+            code = ReasonCode(item["code"])
+            params: dict[str, ReasonValue] = {
+                str(name): tuple(str(v) for v in value) if isinstance(value, list) else value
+                for name, value in dict(item["params"]).items()
+            }
+        except (KeyError, TypeError, ValueError):
+            continue
+        reasons.append(Reason(code, params))
+    return tuple(reasons)
+
+
+def stored_reason_texts(data: Any, terms: Taxonomy | None = None) -> list[str]:
+    """Kept reasons as sentences in the current locale; a reason whose facts no longer
+    fit its sentence is left out."""
+    texts: list[str] = []
+    for reason in loaded_reasons(data):
+        try:
+            texts.append(reason_text(reason, terms))
+        except (KeyError, TypeError):
+            continue
+    return texts
 
 
 # ------------------------------------------------------------------ parameters
@@ -68,8 +137,9 @@ def _texts(params: Params, name: str) -> tuple[str, ...]:
 
 
 def _in_sentence(name: str) -> str:
-    """A taxonomy name inside a sentence: first letter lowered, acronyms left alone."""
-    if len(name) > 1 and name[1].isupper():
+    """A taxonomy name inside a sentence: first letter lowered, acronyms left alone (and
+    German nouns, which keep their capital)."""
+    if (len(name) > 1 and name[1].isupper()) or current_locale() in KEEP_CAPITALS:
         return name
     return name[:1].lower() + name[1:]
 

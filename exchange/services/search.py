@@ -22,7 +22,7 @@ from exchange import db
 from exchange.domain.text import stop_words
 from exchange.models.accounts import User
 from exchange.services import visibility
-from exchange.services.pagination import Page
+from exchange.services.pagination import Page, clamp, empty_page
 
 START = "\ue000"
 STOP = "\ue001"
@@ -60,11 +60,12 @@ async def search_practices(
     build = _sqlite_sql if db.dialect() == "sqlite" else _postgres_sql
     sql = build(query, challenge, region)
     if sql is None:
-        return Page(items=[], number=page, per_page=per_page, total=0)
+        return empty_page(page, per_page)
     count_sql, count_params, select_sql, select_params = sql
     conn = db.connection()
     total_rows = await conn.execute_query_dict(count_sql, count_params)
     total = int(total_rows[0]["total"])
+    page, requested = clamp(page, total, per_page)
     offset = (page - 1) * per_page
     rows = await conn.execute_query_dict(select_sql, [*select_params, per_page, offset])
     hits = [
@@ -77,7 +78,7 @@ async def search_practices(
         )
         for row in rows
     ]
-    return Page(items=hits, number=page, per_page=per_page, total=total)
+    return Page(items=hits, number=page, per_page=per_page, total=total, requested=requested)
 
 
 def search_terms(query: str) -> list[str]:
@@ -197,6 +198,7 @@ async def _browse(challenge: str, region: str, page: int, per_page: int) -> Page
     if challenge:
         practices = practices.filter(challenge_links__challenge__slug=challenge)
     total = await practices.count()
+    page, requested = clamp(page, total, per_page)
     rows = await practices.order_by("title", "id").offset((page - 1) * per_page).limit(per_page)
     hits = [
         SearchHit(
@@ -208,7 +210,7 @@ async def _browse(challenge: str, region: str, page: int, per_page: int) -> Page
         )
         for p in rows
     ]
-    return Page(items=hits, number=page, per_page=per_page, total=total)
+    return Page(items=hits, number=page, per_page=per_page, total=total, requested=requested)
 
 
 def _opening(text: str) -> str:
@@ -257,7 +259,7 @@ async def search_briefs(
     """
     terms = search_terms(query)
     if not terms:
-        return Page(items=[], number=page, per_page=per_page, total=0)
+        return empty_page(page, per_page)
     conn = db.connection()
     if db.dialect() == "sqlite":
 
@@ -304,6 +306,8 @@ async def search_briefs(
         )
         select_params = [*params, f"StartSel={START}, StopSel={STOP}, HighlightAll=true", options]
     total_rows = await conn.execute_query_dict(f"SELECT count(*) AS total{base}", params)
+    total = int(total_rows[0]["total"])
+    page, requested = clamp(page, total, per_page)
     rows = await conn.execute_query_dict(select, [*select_params, per_page, (page - 1) * per_page])
     hits = [
         BriefHit(
@@ -311,4 +315,4 @@ async def search_briefs(
         )
         for row in rows
     ]
-    return Page(items=hits, number=page, per_page=per_page, total=int(total_rows[0]["total"]))
+    return Page(items=hits, number=page, per_page=per_page, total=total, requested=requested)

@@ -4,6 +4,7 @@ creating an account from the command line."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 
@@ -11,7 +12,7 @@ from exchange.i18n import gettext as _
 from exchange.i18n import gettext_noop
 from exchange.models.accounts import Role, User
 from exchange.models.cities import City
-from exchange.services import errors, permissions, sessions
+from exchange.services import errors, notices, permissions, sessions
 from exchange.services.accounts import (
     _city_for_role,
     _parse_role,
@@ -68,6 +69,7 @@ async def check_admin_update_user(
     assert role_value is not None
     old_city_id = user.city_id
     old_role = user.role
+    was_active = user.is_active
     old_city = await City.get_or_none(id=old_city_id) if old_city_id else None
     new_city_id = city.id if city else None
     changes: list[tuple[Event, dict[str, object]]] = []
@@ -87,6 +89,8 @@ async def check_admin_update_user(
         await revoke_tokens(user)
         for event, detail in changes:
             uow.audit(event, actor=admin, subject=user, ip=ip, detail=detail)
+        if old_city_id != new_city_id or old_role != role_value or not was_active:
+            await notices.tell_of_waiting_invitations(uow, user, datetime.now(UTC))
         if is_active and (old_role != role_value or old_city_id != new_city_id):
             uow.email(
                 to=user.email,
@@ -142,4 +146,5 @@ async def create_user(
             password_hash=await asyncio.to_thread(hash_password, password),
         )
         uow.audit(Event.USER_CREATED, subject=user, detail={"role": role_value.value})
+        await notices.tell_of_waiting_invitations(uow, user, datetime.now(UTC))
     return user

@@ -15,7 +15,7 @@ from exchange import i18n
 from exchange.domain.markdown import render_markdown
 from exchange.i18n import gettext as _
 from exchange.models.cities import Challenge, City, Practice, PracticeStatus, Region
-from exchange.services import cities, library_views
+from exchange.services import cities, library_views, taxonomy
 from exchange.services.errors import ValidationError
 from exchange.services.labels import language_label, region_label, sort_key
 from exchange.services.library_rules import country_codes
@@ -293,10 +293,13 @@ async def challenge_detail(request: Request) -> Response:
             "page": view.practices,
             "cities_page": view.cities,
             "cities_param": CITIES_PAGE,
-            "description_html": render_markdown(view.challenge.description),
+            "description_html": render_markdown(taxonomy.description_of(view.challenge)),
             **_labels(),
         },
     )
+
+
+_TERM_FIELDS = ("name", "description")
 
 
 @staff_only
@@ -307,17 +310,25 @@ async def challenge_edit(request: Request) -> Response:
     context: dict[str, object] = {
         "challenge": challenge,
         "related_options": [o for o in await cities.challenge_options() if o[0] != slug],
+        "translation_locales": [
+            (locale, language_label(locale)) for locale in taxonomy.OTHER_LOCALES
+        ],
     }
     if request.method == "GET":
         context["values"] = {
             "name": challenge.name,
             "description": challenge.description,
             "related": list(challenge.related),
+            **taxonomy.translation_values(challenge),
         }
         return render(request, "library/challenge_edit.html", context)
     form = await read_form(request)
     related = tuple(str(v) for v in form.getlist("related") if isinstance(v, str))[:50]
-    submitted: dict[str, object] = {**values(form, "name", "description"), "related": related}
+    translated = [f"{key}_{locale}" for locale in taxonomy.OTHER_LOCALES for key in _TERM_FIELDS]
+    submitted: dict[str, object] = {
+        **values(form, "name", "description", *translated),
+        "related": related,
+    }
     try:
         await cities.check_update_challenge(
             user,
@@ -326,6 +337,10 @@ async def challenge_edit(request: Request) -> Response:
                 name=text(form, "name", 200),
                 description=text(form, "description"),
                 related=related,
+                translations={
+                    locale: (text(form, f"name_{locale}", 200), text(form, f"description_{locale}"))
+                    for locale in taxonomy.OTHER_LOCALES
+                },
             ),
         )
     except ValidationError as exc:

@@ -8,15 +8,17 @@ from exchange import i18n
 from exchange.models.accounts import Role
 from exchange.services import cities
 from exchange.services.labels import role_label as role_label
-from exchange.services.validation import timezones
+from exchange.services.time_zones import zone_groups
 
 
 def role_options(roles: list[Role] | None = None) -> list[tuple[str, str]]:
     return [(role.value, role_label(role)) for role in roles or list(Role)]
 
 
-def timezone_options() -> list[tuple[str, str]]:
-    return [(zone, zone.replace("_", " ")) for zone in sorted(timezones())]
+def timezone_options() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Current canonical zones grouped by region, for `macros.zone_select` (which offers
+    the value already chosen first)."""
+    return zone_groups()
 
 
 async def city_options() -> list[tuple[str, str]]:

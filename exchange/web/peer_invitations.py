@@ -36,6 +36,7 @@ async def invitation_show(request: Request) -> Response:
         "mr": detail.invitation.request,
         "can_answer": detail.can_answer,
         "challenge_names": detail.challenge_names,
+        "reasons": detail.reasons,
         **matching_labels(),
     }
     if request.method == "GET":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields, is_dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from exchange import i18n
 from exchange.services import permissions
+from exchange.services.pagination import Page
 from exchange.templating import render_template
 
 FLASH_COOKIE = "exchange_flash"
@@ -22,6 +24,7 @@ def render(
 ) -> HTMLResponse:
     page = base_context(request)
     page.update(context or {})
+    page["past_end"] = past_end_pages(request, page)
     response = HTMLResponse(render_template(template, page), status_code=status_code)
     if page["flashes"]:
         response.delete_cookie(FLASH_COOKIE, path="/")
@@ -86,3 +89,41 @@ def page_url(request: Request, page: int, param: str = "page") -> str:
     params = dict(request.query_params)
     params[param] = str(page)
     return f"{request.url.path}?{urlencode(params)}"
+
+
+def past_end_pages(request: Request, context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every list on the page asked for past its last page (an old bookmark, a list that
+    shrank, a typed-in number), with the link to its last page: the page says so at the top
+    instead of leaving the reader before an empty or unexpected list."""
+    found: list[dict[str, Any]] = []
+    seen: set[int] = set()
+
+    def visit(value: Any, depth: int) -> None:
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        if isinstance(value, Page):
+            if value.past_end:
+                param = _page_param(request, value.requested)
+                found.append(
+                    {
+                        "requested": value.requested,
+                        "last": value.pages,
+                        "url": page_url(request, value.pages, param),
+                    }
+                )
+        elif depth < 2 and is_dataclass(value) and not isinstance(value, type):
+            for item in fields(value):
+                visit(getattr(value, item.name, None), depth + 1)
+
+    for value in context.values():
+        visit(value, 0)
+    return found
+
+
+def _page_param(request: Request, requested: int) -> str:
+    """Which query parameter asked for page `requested` (a page may hold two lists)."""
+    for name, value in request.query_params.items():
+        if value.strip() == str(requested) and (name == "page" or name.endswith("page")):
+            return name
+    return "page"

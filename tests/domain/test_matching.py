@@ -289,6 +289,7 @@ def test_practice_reason_names_practice_year_and_challenge() -> None:
         {
             "title": "Recovery after the Arena bombing",
             "challenges": ("Post-attack recovery",),
+            "challenge_slugs": ("post-attack-recovery",),
             "year": 2017,
         },
     )
@@ -301,7 +302,11 @@ def test_practice_without_year_gets_a_reason_without_year() -> None:
     ]
     [candidate] = rank(cities)
     assert reasons_of(candidate, ReasonCode.PRACTICE_CHALLENGE) == [
-        {"title": "Barriers", "challenges": ("Post-attack recovery",)}
+        {
+            "title": "Barriers",
+            "challenges": ("Post-attack recovery",),
+            "challenge_slugs": ("post-attack-recovery",),
+        }
     ]
 
 
@@ -374,7 +379,11 @@ def test_text_reasons_quote_only_words_the_practice_uses() -> None:
     assert (
         Reason(
             ReasonCode.PRACTICE_TEXT_THEME,
-            {"title": "Street festival security", "challenges": ("Post-attack recovery",)},
+            {
+                "title": "Street festival security",
+                "challenges": ("Post-attack recovery",),
+                "challenge_slugs": ("post-attack-recovery",),
+            },
         )
         in reasons
     )

@@ -167,13 +167,15 @@ class Reason:
     Parameters by code:
 
     - practice_challenge, practice_text_challenge: ``title``, ``year`` (only when
-      known), ``challenges`` (taxonomy names)
+      known), ``challenges`` (taxonomy names, in English), ``challenge_slugs`` (the same
+      terms' slugs, by which the reader's locale names them)
     - practice_related: ``title``, ``year`` (only when known), ``challenge`` (the
-      practice's), ``requested`` (the related one asked for)
+      practice's), ``requested`` (the related one asked for), ``challenge_slug`` and
+      ``requested_slug``
     - practice_text: ``title``, ``words`` (the request's own words the practice uses),
       ``sentence`` (only when found: the practice's sentence holding most of them)
-    - practice_text_theme: ``title``, ``challenges``, ``sentence`` (as above, only when
-      practice_text does not already quote it)
+    - practice_text_theme: ``title``, ``challenges``, ``challenge_slugs``, ``sentence``
+      (as above, only when practice_text does not already quote it)
     - shared_language: ``languages`` (ISO 639-1 codes), ``preferred`` (True when they
       are languages the request asks for, False when the requesting city's own)
     - preferred_region: ``region`` (a region code)

@@ -121,14 +121,19 @@ class Explainer:
     def _challenge_names(self, slugs: Iterable[str]) -> tuple[str, ...]:
         return tuple(self.index.taxonomy[slug].name for slug in slugs)
 
+    def _challenge_facts(self, slugs: Sequence[str]) -> dict[str, ReasonValue]:
+        """The names (as the catalogue had them) and the slugs, by which the reader's
+        locale names them."""
+        return {"challenges": self._challenge_names(slugs), "challenge_slugs": tuple(slugs)}
+
     def _addresses(self, doc: int, slugs: Sequence[str]) -> Reason:
         return self._practice_reason(
-            doc, ReasonCode.PRACTICE_CHALLENGE, {"challenges": self._challenge_names(slugs)}
+            doc, ReasonCode.PRACTICE_CHALLENGE, self._challenge_facts(slugs)
         )
 
     def _describes(self, doc: int, slugs: Sequence[str]) -> Reason:
         return self._practice_reason(
-            doc, ReasonCode.PRACTICE_TEXT_CHALLENGE, {"challenges": self._challenge_names(slugs)}
+            doc, ReasonCode.PRACTICE_TEXT_CHALLENGE, self._challenge_facts(slugs)
         )
 
     def _addresses_related(self, doc: int, pair: tuple[str, str]) -> Reason:
@@ -139,6 +144,8 @@ class Explainer:
             {
                 "challenge": self.index.taxonomy[related_slug].name,
                 "requested": self.index.taxonomy[wanted_slug].name,
+                "challenge_slug": related_slug,
+                "requested_slug": wanted_slug,
             },
         )
 
@@ -206,11 +213,7 @@ class Explainer:
             reasons.append(
                 Reason(
                     ReasonCode.PRACTICE_TEXT_THEME,
-                    {
-                        "title": practice.title,
-                        "challenges": self._challenge_names(themes),
-                        **quoted,
-                    },
+                    {"title": practice.title, **self._challenge_facts(themes), **quoted},
                 )
             )
         return reasons
