@@ -13,6 +13,7 @@ import pytest
 
 from exchange import db
 from exchange.app import create_app
+from exchange.services import catalogue_cache
 from exchange.settings import Settings
 
 from support import SMTPServer
@@ -75,6 +76,8 @@ async def empty_tables() -> None:
 @pytest.fixture
 async def clean_db(database: str) -> AsyncIterator[str]:
     await empty_tables()
+    # The catalogue version starts again with the tables: forget what was derived before.
+    catalogue_cache.clear()
     yield database
 
 

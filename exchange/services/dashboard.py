@@ -27,7 +27,7 @@ from exchange.models.matching import (
     PeerInvitation,
     RequestStatus,
 )
-from exchange.services import dialogues, match_requests, permissions, visibility
+from exchange.services import catalogue_cache, dialogues, match_requests, permissions, visibility
 from exchange.services.library_views import (
     ChallengeCount,
     PracticeCard,
@@ -113,6 +113,11 @@ async def home_page(viewer: User | None, now: datetime | None = None) -> HomePag
 
 
 async def front_page() -> FrontPage:
+    """The same for every visitor until the catalogue changes: computed once per change."""
+    return await catalogue_cache.cached("front_page", _front_page)
+
+
+async def _front_page() -> FrontPage:
     published = visibility.public_practices()
     recent = (
         await published.select_related("city")
