@@ -53,9 +53,7 @@ async def statements(
     return int(counts[0]), response.text
 
 
-async def page_costs(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
-) -> dict[str, int]:
+async def page_costs(client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> dict[str, int]:
     first = await Practice.filter(title="Practice 001").first()
     assert first is not None
     urls = ["/", "/cities", "/cities/city-001", f"/practices/{first.id}", f"/challenges/{TERM}"]
