@@ -187,6 +187,12 @@ async def city_languages(viewer: User | None, key: str) -> list[str]:
     return await _language_codes(await visibility.access_city(viewer, key))
 
 
+async def languages_of(city: City) -> list[str]:
+    """The working languages of a city the caller has already read through an access
+    rule (a practice's city, say), without reading the city again."""
+    return await _language_codes(city)
+
+
 # --- editing ---------------------------------------------------------------------------
 
 

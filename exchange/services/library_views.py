@@ -184,7 +184,7 @@ async def practice_page(viewer: User | None, practice_id: int) -> PracticePage:
     city = view.city
     return PracticePage(
         view=view,
-        city_languages=await cities.city_languages(viewer, city.key),
+        city_languages=await cities.languages_of(city),
         free_capacity=max(city.mentoring_capacity - city.capacity_used, 0),
         related=await related_practices(view.practice, view.challenges),
     )
