@@ -57,6 +57,17 @@ def current_locale() -> str:
     return _current_locale.get()
 
 
+def babel_locale() -> Locale:
+    """The current locale as Babel's object, parsed once per locale: Babel parses a
+    locale name on every call given one (a list of dates would parse it per date)."""
+    return _parsed(_current_locale.get())
+
+
+@cache
+def _parsed(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
 @contextlib.contextmanager
 def use_locale(locale: str) -> Iterator[None]:
     """Translate with `locale` inside the block (an email to a user, say)."""

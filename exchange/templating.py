@@ -61,7 +61,7 @@ def format_local_datetime(value: datetime | None, timezone: str = "UTC", fmt: st
     if value is None:
         return ""
     local = value.astimezone(ZoneInfo(timezone))
-    locale = i18n.current_locale()
+    locale = i18n.babel_locale()
     if fmt:
         return babel_format_datetime(local, format=fmt, locale=locale)
     day = format_date(local, format="medium", locale=locale)
@@ -74,7 +74,7 @@ def format_local_day(value: datetime | None, timezone: str = "UTC") -> str:
     if value is None:
         return ""
     return format_date(
-        value.astimezone(ZoneInfo(timezone)), format="medium", locale=i18n.current_locale()
+        value.astimezone(ZoneInfo(timezone)), format="medium", locale=i18n.babel_locale()
     )
 
 
@@ -145,7 +145,7 @@ def status_label(kind: str, value: str) -> str:
 def local_time(timezone: str, now: datetime | None = None) -> str:
     """The time now in `timezone`, as a person there reads their clock: "Tuesday 14:05"."""
     local = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone))
-    locale = i18n.current_locale()
+    locale = i18n.babel_locale()
     day = format_date(local, format="EEEE", locale=locale)
     return f"{day} {format_time(local, format='short', locale=locale)}"
 
@@ -155,7 +155,7 @@ def time_until(value: datetime | None, now: datetime | None = None) -> str:
     if value is None:
         return ""
     delta = value - (now or datetime.now(UTC))
-    return format_timedelta(delta, add_direction=True, threshold=1.5, locale=i18n.current_locale())
+    return format_timedelta(delta, add_direction=True, threshold=1.5, locale=i18n.babel_locale())
 
 
 def named_challenges(slugs: Iterable[str], names: Mapping[str, str]) -> list[dict[str, str]]:

@@ -6,7 +6,7 @@ from exchange.models.matching import DeclineReason
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('exchange', '0012_taxonomy_translations_kept_reasons')]
+    dependencies = [('exchange', '0014_library_indexes')]
 
     initial = False
 

@@ -16,7 +16,7 @@ import uvicorn
 
 from exchange import db
 from exchange.app import create_app
-from exchange.services import taxonomy
+from exchange.services import catalogue_cache, taxonomy
 from exchange.settings import Settings
 
 from browser_support import CHROMIUM, CHROMIUM_FLAGS, failed, keep_open_pages
@@ -83,8 +83,9 @@ async def empty_tables() -> None:
 @pytest.fixture
 async def clean_db(database: str) -> AsyncIterator[str]:
     await empty_tables()
-    # The taxonomy kept per catalogue version: emptied tables restart the version.
+    # The catalogue version starts again with the tables: forget what was derived before.
     taxonomy.forget()
+    catalogue_cache.clear()
     yield database
 
 

@@ -13,11 +13,11 @@ import pytest
 
 from exchange import db, i18n
 from exchange.models.accounts import Role
-from exchange.models.cities import Challenge
+from exchange.models.cities import Challenge, PracticeStatus
 from exchange.resources import resource_path
 from exchange.services import catalogue_version, taxonomy
 
-from library_data import export_text, import_data, problems_of
+from library_data import export_text, import_data, make_city, make_practice, problems_of
 from library_data import taxonomy as load_taxonomy
 from support import make_user, post_form, sign_in
 
@@ -176,3 +176,21 @@ async def test_the_catalogue_carries_translations_both_ways(terms: None) -> None
     assert any(p.startswith("challenges[1].translations.it: unknown language") for p in problems)
     assert "challenges[2].translations.fr.title: unknown field" in problems
     assert "challenges[2].slug: 'online-harms' appears twice in the file" in problems
+
+
+async def test_pages_kept_per_catalogue_version_keep_each_language_apart(
+    client: httpx.AsyncClient, terms: None
+) -> None:
+    """The front page and the directory's filters are kept until the catalogue changes;
+    a French visitor first must not leave French term names for the next English one."""
+    lyon = await make_city()
+    await make_practice(lyon, challenges=("post-attack-recovery",), status=PracticeStatus.PUBLISHED)
+    french = (await client.get("/", headers={"Accept-Language": "fr"})).text
+    assert "Rétablissement après un attentat" in french
+    french_directory = (await client.get("/cities", headers={"Accept-Language": "fr"})).text
+    assert "Rétablissement après un attentat" in french_directory
+    english = (await client.get("/", headers={"Accept-Language": "en"})).text
+    assert "Post-attack recovery" in english and "Rétablissement" not in english
+    english_directory = (await client.get("/cities", headers={"Accept-Language": "en"})).text
+    assert "Post-attack recovery" in english_directory
+    assert "Rétablissement" not in english_directory

@@ -36,6 +36,8 @@ class City(Model):
     class Meta:
         table = "city"
         ordering = ("name", "id")
+        # The directory's order, read a page at a time.
+        indexes = (("name", "id"),)
 
     def __str__(self) -> str:
         return self.name
@@ -129,6 +131,8 @@ class PracticeChallenge(Model):
     class Meta:
         table = "practice_challenge"
         unique_together = (("practice", "challenge"),)
+        # A term's practices (challenge pages, related practices, filters) by index.
+        indexes = (("challenge_id", "practice_id"),)
 
 
 class CatalogueVersion(Model):

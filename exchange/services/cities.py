@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from tortoise.expressions import Subquery
 from tortoise.functions import Coalesce
 from tortoise.queryset import QuerySet
 
+from exchange import i18n
 from exchange.i18n import gettext as _
 from exchange.models.accounts import Role, User
 from exchange.models.cities import (
@@ -32,9 +34,9 @@ from exchange.models.cities import (
     Region,
 )
 from exchange.resources import resource_path
-from exchange.services import permissions, taxonomy, visibility
+from exchange.services import catalogue_cache, permissions, taxonomy, visibility
 from exchange.services.library_rules import SLUG_RE, check_city, check_practice
-from exchange.services.pagination import Page, paginate
+from exchange.services.pagination import Page, page_of_ids, paginate
 from exchange.services.unit_of_work import unit_of_work
 from exchange.services.validation import Checker, check_text
 
@@ -95,7 +97,10 @@ async def list_cities(viewer: User | None, filters: DirectoryFilters, page: int)
         cities = cities.annotate(size=Coalesce("population", -1)).order_by("-size", "name", "id")
     else:
         cities = cities.order_by("name", "id")
-    result = await paginate(cities, page)
+    # The count reads every city the filters select; it only changes with the catalogue.
+    key = f"cities:{filters.region}:{filters.country}:{filters.challenge}:{filters.language}"
+    total = await catalogue_cache.cached(key, cities.count)
+    result = await paginate(cities, page, total=total)
     await City.fetch_for_list(result.items, "languages")
     return result
 
@@ -182,6 +187,12 @@ async def practice_challenge_slugs(user: User, practice_id: int) -> list[str]:
 
 async def city_languages(viewer: User | None, key: str) -> list[str]:
     return await _language_codes(await visibility.access_city(viewer, key))
+
+
+async def languages_of(city: City) -> list[str]:
+    """The working languages of a city the caller has already read through an access
+    rule (a practice's city, say), without reading the city again."""
+    return await _language_codes(city)
 
 
 # --- editing ---------------------------------------------------------------------------
@@ -393,16 +404,36 @@ async def challenge_page(
     viewer: User | None, slug: str, page: int, cities_page: int = 1
 ) -> ChallengeView:
     """A term with its published practices and the cities that have them, each paged on
-    its own."""
+    its own. Both lists, in page order, are kept per worker until the catalogue changes
+    (`catalogue_cache`), so a page reads only its own rows, by primary key."""
     challenge = await visibility.access_challenge(viewer, slug)
-    practices = visibility.public_practices().filter(challenge_links__challenge_id=challenge.id)
-    cities = City.filter(id__in=Subquery(practices.values("city_id")))
+    practice_ids, city_ids = await catalogue_cache.cached(
+        f"challenge:{challenge.id}", lambda: _challenge_lists(challenge.id)
+    )
+    practices = page_of_ids(practice_ids, page)
+    cities = page_of_ids(city_ids, cities_page)
+    practice_rows = await Practice.filter(id__in=practices.items).select_related("city")
+    city_rows = await City.filter(id__in=cities.items)
     return ChallengeView(
         challenge=challenge,
         related=await _related(challenge),
-        practices=await paginate(practices.select_related("city").order_by("title", "id"), page),
-        cities=await paginate(cities.order_by("name", "id"), cities_page),
+        practices=practices.replace(practice_rows),
+        cities=cities.replace(city_rows),
         can_edit=permissions.can_edit_taxonomy(viewer),
+    )
+
+
+async def _challenge_lists(challenge_id: int) -> tuple[array[int], array[int]]:
+    """The ids of a term's published practices (by title) and of their cities (by name)."""
+    practices = visibility.public_practices().filter(challenge_links__challenge_id=challenge_id)
+    practice_ids = await practices.order_by("title", "id").values_list("id", flat=True)
+    city_ids = (
+        await City.filter(id__in=Subquery(practices.values("city_id")))
+        .order_by("name", "id")
+        .values_list("id", flat=True)
+    )
+    return array("i", (int(str(i)) for i in practice_ids)), array(
+        "i", (int(str(i)) for i in city_ids)
     )
 
 
@@ -465,6 +496,14 @@ class DirectoryOptions:
 
 
 async def directory_options() -> DirectoryOptions:
+    """The same for everyone reading one language until the catalogue changes (see
+    `catalogue_cache`)."""
+    return await catalogue_cache.cached(
+        f"directory_options:{i18n.current_locale()}", _directory_options
+    )
+
+
+async def _directory_options() -> DirectoryOptions:
     countries = await City.all().order_by("country").distinct().values_list("country", flat=True)
     languages = await CityLanguage.all().order_by("code").distinct().values_list("code", flat=True)
     return DirectoryOptions(

@@ -16,6 +16,7 @@ from typing import Literal
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import ValuesQuery
 
+from exchange import i18n
 from exchange.models.accounts import Role, User
 from exchange.models.cities import City
 from exchange.models.dialogues import Dialogue
@@ -27,7 +28,7 @@ from exchange.models.matching import (
     PeerInvitation,
     RequestStatus,
 )
-from exchange.services import dialogues, match_requests, permissions, visibility
+from exchange.services import catalogue_cache, dialogues, match_requests, permissions, visibility
 from exchange.services.library_views import (
     ChallengeCount,
     PracticeCard,
@@ -113,6 +114,12 @@ async def home_page(viewer: User | None, now: datetime | None = None) -> HomePag
 
 
 async def front_page() -> FrontPage:
+    """The same for every visitor until the catalogue changes: computed once per change
+    and language (it names challenges in the reader's)."""
+    return await catalogue_cache.cached(f"front_page:{i18n.current_locale()}", _front_page)
+
+
+async def _front_page() -> FrontPage:
     published = visibility.public_practices()
     recent = (
         await published.select_related("city")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from babel import Locale
 from babel.lists import format_list
 from babel.numbers import format_decimal
 
@@ -144,7 +143,7 @@ def region_label(region: str) -> str:
 
 def language_label(code: str) -> str:
     """An ISO 639-1 code as the language's name in the reader's locale ("fr" → "French")."""
-    return str(Locale.parse(i18n.current_locale()).languages.get(code, code))
+    return str(i18n.babel_locale().languages.get(code, code))
 
 
 def sort_key(name: str) -> str:
@@ -155,7 +154,7 @@ def sort_key(name: str) -> str:
 
 def number_label(value: int) -> str:
     """A whole number grouped the reader's way: 568,000 in English, 568 000 in French."""
-    return format_decimal(value, locale=i18n.current_locale())
+    return format_decimal(value, locale=i18n.babel_locale())
 
 
 def decimal_label(value: float, places: int = 1) -> str:
@@ -165,13 +164,13 @@ def decimal_label(value: float, places: int = 1) -> str:
     """
     places = max(places, 1)
     return format_decimal(
-        round(value, places), format="#,##0." + "0" * places, locale=i18n.current_locale()
+        round(value, places), format="#,##0." + "0" * places, locale=i18n.babel_locale()
     )
 
 
 def list_label(items: Sequence[str]) -> str:
     """Items joined the way the reader's language joins a list ("a, b and c")."""
-    return format_list(list(items), locale=i18n.current_locale()) if items else ""
+    return format_list(list(items), locale=i18n.babel_locale()) if items else ""
 
 
 def dialogue_format_label(value: str) -> str:

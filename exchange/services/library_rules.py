@@ -174,7 +174,7 @@ def _limit(number: int) -> str:
     """A limit as people read it: 2,000,000,000 grouped, but a year such as 1800 not."""
     if abs(number) < 10_000:
         return str(number)
-    return format_decimal(number, locale=i18n.current_locale())
+    return format_decimal(number, locale=i18n.babel_locale())
 
 
 def _string_list(value: Any, name: str, fail: Fail, max_items: int) -> list[tuple[int, str]]:

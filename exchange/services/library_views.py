@@ -9,12 +9,14 @@ and adds the summaries the page presents.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tortoise.functions import Count
 
+from exchange import db
 from exchange.domain.markdown import excerpt
 from exchange.models.accounts import User
 from exchange.models.cities import Challenge, City, Practice, PracticeChallenge, PracticeStatus
@@ -24,6 +26,9 @@ from exchange.services.pagination import Page
 
 RELATED_SHOWN = 3
 RELATED_POOL = 5  # ranked practices read per practice shown
+# Practices compared per term the practice has, newest first, and terms compared.
+RELATED_CANDIDATES = 400
+MAX_TERMS_COMPARED = 10
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,7 @@ async def practice_page(viewer: User | None, practice_id: int) -> PracticePage:
     city = view.city
     return PracticePage(
         view=view,
-        city_languages=await cities.city_languages(viewer, city.key),
+        city_languages=await cities.languages_of(city),
         free_capacity=max(city.mentoring_capacity - city.capacity_used, 0),
         related=await related_practices(view.practice, view.challenges),
     )
@@ -187,27 +192,44 @@ async def related_practices(
 ) -> list[PracticeCard]:
     if not challenges:
         return []
-    # The practices sharing most challenges, counted by the database (a challenge may
-    # have thousands); a few more than shown, so that other cities can come first.
-    rows = (
-        await PracticeChallenge.filter(
-            challenge_id__in=[c.id for c in challenges],
-            **visibility.public_practice_filter("practice__"),
-        )
-        .exclude(practice_id=practice.id)
-        .annotate(shared=Count("id"))
-        .group_by("practice_id")
-        .order_by("-shared", "practice_id")
-        .limit(limit * RELATED_POOL)
-        .values_list("practice_id", "shared")
-    )
-    shared = {int(str(pid)): int(str(n)) for pid, n in rows}
+    # The practices sharing most challenges (ties: the oldest first), a few more than
+    # shown, so that other cities can come first.
+    tagged = Counter(await _sharing_challenges(practice.id, [c.id for c in challenges]))
+    ranked = sorted(tagged.items(), key=lambda item: (-item[1], item[0]))
+    shared = dict(ranked[: limit * RELATED_POOL])
     if not shared:
         return []
     candidates = await Practice.filter(id__in=list(shared)).select_related("city")
     own_city = practice.city_id
     candidates.sort(key=lambda p: (-shared[p.id], p.city_id == own_city, p.title, p.id))
     return await practice_cards(candidates[:limit])
+
+
+async def _sharing_challenges(practice_id: int, challenge_ids: list[int]) -> list[int]:
+    """Published practices tagged with each of `challenge_ids` (one id per tag shared):
+    for each term, its RELATED_CANDIDATES newest, read backwards along the index on
+    (challenge_id, practice_id). A term may tag tens of thousands of practices; this
+    reads a bounded number whatever the catalogue's size, in one statement."""
+    postgres = db.dialect() == "postgres"
+    counter = itertools.count(1)
+
+    def mark() -> str:
+        return f"${next(counter)}" if postgres else "?"
+
+    parts: list[str] = []
+    params: list[object] = []
+    for n, challenge_id in enumerate(challenge_ids[:MAX_TERMS_COMPARED]):
+        term, other = mark(), mark()
+        visible, visible_params = visibility.public_practice_sql("p", mark)
+        params += [challenge_id, practice_id, *visible_params, RELATED_CANDIDATES]
+        parts.append(
+            f"SELECT * FROM (SELECT pc.practice_id FROM practice_challenge pc"  # noqa: S608
+            f" JOIN practice p ON p.id = pc.practice_id"
+            f" WHERE pc.challenge_id = {term} AND pc.practice_id <> {other} AND {visible}"
+            f" ORDER BY pc.practice_id DESC LIMIT {mark()}) AS t{n}"
+        )
+    rows = await db.connection().execute_query_dict(" UNION ALL ".join(parts), params)
+    return [int(row["practice_id"]) for row in rows]
 
 
 # ------------------------------------------------------------------ library search

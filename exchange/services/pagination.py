@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -48,6 +49,13 @@ class Page(Generic[T]):
     def has_next(self) -> bool:
         return self.number < self.pages
 
+    def replace(self, rows: Sequence[U]) -> Page[U]:
+        """This page of ids as the rows they name, in the ids' order (rows gone since
+        the ids were read are left out)."""
+        by_id = {row.id: row for row in rows}  # type: ignore[attr-defined]
+        items = [by_id[i] for i in self.items if i in by_id]
+        return Page(items=items, number=self.number, per_page=self.per_page, total=self.total)
+
 
 def page_number(raw: str | None) -> int:
     """A page number from a query string; anything odd means the first page."""
@@ -70,11 +78,32 @@ def empty_page(number: int, per_page: int) -> Page[Any]:
     return Page(items=[], number=1, per_page=per_page, total=0, requested=requested)
 
 
+def page_of_ids(ids: Sequence[int], number: int, per_page: int = DEFAULT_PER_PAGE) -> Page[int]:
+    """One page of an ordered list of ids held in memory, numbered as `paginate` does."""
+    total = len(ids)
+    number, requested = clamp(number, total, per_page)
+    start = (number - 1) * per_page
+    return Page(
+        items=list(ids[start : start + per_page]),
+        number=number,
+        per_page=per_page,
+        total=total,
+        requested=requested,
+    )
+
+
 async def paginate(
-    queryset: QuerySet[Any], number: int, per_page: int = DEFAULT_PER_PAGE
+    queryset: QuerySet[Any],
+    number: int,
+    per_page: int = DEFAULT_PER_PAGE,
+    total: int | None = None,
 ) -> Page[Any]:
-    """One page of `queryset`, which must already be ordered (ties broken by id)."""
-    total = await queryset.count()
+    """One page of `queryset`, which must already be ordered (ties broken by id).
+
+    `total`, when the caller knows it (a count kept in `catalogue_cache`), saves the
+    count, which reads every row the queryset selects."""
+    if total is None:
+        total = await queryset.count()
     # A page past the end (an old bookmark, a list that shrank) shows the last page, and
     # the page says so (`requested`).
     number, requested = clamp(number, total, per_page)

@@ -43,7 +43,7 @@ def region_options() -> list[tuple[str, str]]:
 
 
 def _locale() -> Locale:
-    return Locale.parse(i18n.current_locale())
+    return i18n.babel_locale()
 
 
 def country_name(code: str) -> str:
@@ -71,7 +71,7 @@ def reviewed_on(value: date | str | None) -> str:
     if not value:
         return ""
     day = date.fromisoformat(value) if isinstance(value, str) else value
-    return format_date(day, format="long", locale=i18n.current_locale())
+    return format_date(day, format="long", locale=i18n.babel_locale())
 
 
 def _labels() -> dict[str, object]:

@@ -34,7 +34,7 @@ REQUEST_FIELDS = ("city", "description", "format", "time_frame", "peers_wanted",
 
 
 def waiting_label(waiting: timedelta) -> str:
-    return format_timedelta(waiting, locale=i18n.current_locale(), threshold=1.5)
+    return format_timedelta(waiting, locale=i18n.babel_locale(), threshold=1.5)
 
 
 def _form_options(options: RequestFormOptions) -> dict[str, object]:
