@@ -242,4 +242,5 @@ async def library_results(
         number=hits.number,
         per_page=hits.per_page,
         total=hits.total,
+        capped=hits.capped,
     )

@@ -17,6 +17,8 @@ class Page(Generic[T]):
     number: int
     per_page: int
     total: int
+    # True when there are more than `total` (a search counts its matches up to a limit).
+    capped: bool = False
 
     @property
     def pages(self) -> int:
