@@ -2,9 +2,9 @@
 
 This module is the one place that knows SQLite (FTS5 indexes with the porter stemmer,
 see migrations/0002_library_search.py and 0010_briefs.py) from PostgreSQL (English
-`tsvector`s with GIN indexes). Both stem words, so "attacks" finds "attack". A query
-finds what matches any of its words, those matching the most words first, then by the
-engine's rank (bm25, `ts_rank`).
+`tsvector`s in tables of their own with GIN indexes, migration 0013). Both stem words,
+so "attacks" finds "attack". A query finds what matches any of its words, those
+matching the most words first, then by the engine's rank (bm25, `ts_rank`).
 
 A search stays fast on a large library (docs/performance.md): documents are ranked in
 tiers (all the words, then fewer), each tier ranking its RANK_POOL newest matches inside
@@ -53,17 +53,6 @@ MAX_GROUPS = 20
 WORD_RE = re.compile(r"\w+")
 MARKDOWN_NOISE = re.compile(r"\]\([^)\s]*\)?|[*`\[\]]+")
 
-# Must stay identical to the expression of the GIN index in the migration.
-PG_VECTOR = (
-    "(setweight(to_tsvector('english'::regconfig, coalesce(p.title, '')), 'A') || "
-    "setweight(to_tsvector('english'::regconfig, coalesce(p.summary, '')), 'B'))"
-)
-# Must stay identical to the expression of the GIN index in migration 0010.
-BRIEF_VECTOR = (
-    "(setweight(to_tsvector('english'::regconfig, coalesce(b.search_title, '')), 'A') || "
-    "setweight(to_tsvector('english'::regconfig, coalesce(b.search_text, '')), 'B'))"
-)
-
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -99,6 +88,7 @@ async def search_practices(
         sqlite=db.dialect() == "sqlite",
         visible=lambda mark: visibility.public_practice_sql("p", mark),
         filters=lambda mark: _filters(challenge, region, mark),
+        joined=bool(region),
     )
     rows, total = await _search(source, terms, page, per_page)
     hits = [
@@ -235,14 +225,15 @@ def highlight(marked: str | None) -> Markup:
 
 @dataclass(frozen=True)
 class _Kind:
-    """Where one kind of document lives: its table, its FTS5 table (SQLite), its
-    `tsvector` (PostgreSQL) and what a hit shows besides its title and snippet."""
+    """Where one kind of document lives: its table, its FTS5 table (SQLite), its table
+    of `tsvector`s (PostgreSQL, migration 0013) and what a hit shows besides its title
+    and snippet."""
 
     fts: str
     table: str
     alias: str
     joins: str
-    vector: str
+    vectors: str
     title: str
     text: str
     columns: str
@@ -253,7 +244,7 @@ PRACTICES = _Kind(
     table="practice",
     alias="p",
     joins=" JOIN city c ON c.id = p.city_id",
-    vector=PG_VECTOR,
+    vectors="practice_search",
     title="p.title",
     text="p.summary",
     columns="c.key AS city_key, c.name AS city_name, ",
@@ -263,7 +254,7 @@ BRIEFS = _Kind(
     table="brief",
     alias="b",
     joins="",
-    vector=BRIEF_VECTOR,
+    vectors="brief_search",
     title="b.search_title",
     text="b.search_text",
     columns="",
@@ -296,6 +287,7 @@ class _Source:
     sqlite: bool
     visible: Callable[[Mark], tuple[str, list[Any]]]
     filters: Callable[[Mark], tuple[str, list[Any]]]
+    joined: bool = False  # the filters need the kind's joins
 
     def conditions(self, statement: _Statement) -> str:
         visible, params = self.visible(statement.mark)
@@ -312,7 +304,7 @@ class _Source:
                 "(" + " AND ".join(f'"{terms[i]}"' for i in group) + ")" for group in groups
             )
             return f"{k.fts} MATCH {statement.bind(expression)}"
-        return f"{k.vector} @@ {self.tsquery(statement, terms, groups)}"
+        return f"v.vector @@ {self.tsquery(statement, terms, groups)}"
 
     def tsquery(self, statement: _Statement, terms: list[str], groups: Groups) -> str:
         words = [f"plainto_tsquery('english'::regconfig, {statement.bind(t)})" for t in terms]
@@ -322,16 +314,18 @@ class _Source:
             + ")"
         )
 
-    def rows(self) -> str:
+    def rows(self, joined: bool = False) -> str:
+        """The FROM clause; the kind's joins only when shown or filtered on."""
         k = self.kind
+        joins = k.joins if joined or self.joined else ""
         if self.sqlite:
             # CROSS JOIN keeps the full-text index in the lead: SQLite would otherwise
             # start from an index on a visibility column and test MATCH row by row.
             return (
                 f" FROM {k.fts} CROSS JOIN {k.table} {k.alias}"
-                f" ON {k.alias}.id = {k.fts}.rowid{k.joins}"
+                f" ON {k.alias}.id = {k.fts}.rowid{joins}"
             )
-        return f" FROM {k.table} {k.alias}{k.joins}"
+        return f" FROM {k.vectors} v JOIN {k.table} {k.alias} ON {k.alias}.id = v.id{joins}"
 
     def count(self, terms: list[str]) -> _Query:
         """How many documents match any word, counted up to one past COUNT_LIMIT."""
@@ -364,10 +358,10 @@ class _Source:
         where = self.conditions(statement)
         pool_mark, wanted_mark = statement.bind(RANK_POOL), statement.bind(wanted)
         sql = (
-            f"SELECT {a}.id AS id FROM {k.table} {a} WHERE {a}.id IN ("  # noqa: S608
-            f"SELECT {a}.id{self.rows()} WHERE {k.vector} @@ {tsquery}{where}"
+            f"SELECT r.id AS id FROM {k.vectors} r WHERE r.id IN ("  # noqa: S608
+            f"SELECT {a}.id{self.rows()} WHERE v.vector @@ {tsquery}{where}"
             f" ORDER BY {a}.id DESC LIMIT {pool_mark})"
-            f" ORDER BY ts_rank({k.vector}, {tsquery}) DESC, {a}.id LIMIT {wanted_mark}"
+            f" ORDER BY ts_rank(r.vector, {tsquery}) DESC, r.id LIMIT {wanted_mark}"
         )
         return sql, statement.params
 
@@ -394,7 +388,7 @@ class _Source:
                 f"SELECT {a}.id AS id, {k.columns}"
                 f"highlight({k.fts}, 0, '{START}', '{STOP}') AS title,"
                 f" snippet({k.fts}, 1, '{START}', '{STOP}', '…', {SNIPPET_WORDS}) AS snippet"
-                f"{self.rows()} WHERE {matches} AND {k.fts}.rowid IN ({wanted})"
+                f"{self.rows(joined=True)} WHERE {matches} AND {k.fts}.rowid IN ({wanted})"
             )
             return sql, statement.params
         tsquery = self.tsquery(statement, terms, tiers(len(terms))[-1])
@@ -408,7 +402,7 @@ class _Source:
             f"SELECT {a}.id AS id, {k.columns}"
             f"ts_headline('english'::regconfig, {k.title}, {tsquery}, {title_options}) AS title,"
             f" ts_headline('english'::regconfig, {k.text}, {tsquery}, {options}) AS snippet"
-            f"{self.rows()} WHERE {a}.id = ANY({wanted}::int[])"
+            f"{self.rows(joined=True)} WHERE {a}.id = ANY({wanted}::int[])"
         )
         return sql, statement.params
 
