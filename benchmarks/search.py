@@ -226,6 +226,7 @@ def build_library(args: argparse.Namespace, url: str, work: Path, env: dict[str,
     words = Words(random.Random(SEED))
     practices, briefs = asyncio.run(library_size(url))
     if not args.rebuild and practices == args.practices and briefs == args.briefs:
+        exchange("migrate", env=env)
         print(f"reusing the library: {practices:,} practices and {briefs:,} briefs")
         return
     if url.startswith("sqlite"):
