@@ -1,4 +1,6 @@
-"""PostgreSQL keeps each practice's and brief's `tsvector` in a table of its own.
+"""PostgreSQL keeps each practice's and brief's `tsvector` in a table of its own, and
+the catalogue version gets a token that names one state of the catalogue (the matching
+index snapshots are keyed by it).
 
 Until now the GIN indexes were built on an expression, so every match PostgreSQL tested
 or ranked outside the index (a filter, `ts_rank`, a plan led by another index) parsed
@@ -11,7 +13,9 @@ SQLite already works this way (its FTS5 tables, migration 0002 and 0010): nothin
 Statements run one by one from RunPython, as in 0002.
 """
 
-from tortoise import migrations
+from uuid import uuid4
+
+from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
 
@@ -85,6 +89,14 @@ async def backward(apps, schema_editor) -> None:
     await _run(schema_editor, POSTGRES_BACKWARD)
 
 
+async def name_the_catalogue(apps, schema_editor) -> None:
+    """The catalogue as it stands gets a token of its own."""
+    mark = "?" if schema_editor.client.capabilities.dialect == "sqlite" else "$1"
+    await schema_editor.client.execute_query(
+        f"UPDATE catalogue_version SET token = {mark} WHERE token = ''", [uuid4().hex]
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [('exchange', '0009_outbox_lease')]
 
@@ -92,4 +104,10 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.RunPython(forward, backward),
+        ops.AddField(
+            model_name='CatalogueVersion',
+            name='token',
+            field=fields.CharField(max_length=32, default='', db_default=''),
+        ),
+        ops.RunPython(name_the_catalogue, ops.RunPython.noop),
     ]

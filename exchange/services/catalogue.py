@@ -247,6 +247,8 @@ class _Writer:
         self.slugs = {ident: slug for slug, ident in challenges.items()}
         self.report = ImportReport()
         self.city_ids: dict[str, int] = {}
+        # Cities this import created: they have no stored practices to look up.
+        self.new_cities: set[int] = set()
         self.now = datetime.now(UTC)
 
     async def run(
@@ -302,7 +304,9 @@ class _Writer:
         if created:
             await City.bulk_create([_new_city(data, self.now) for data in created])
             keys = [data.key for data in created]
-            self.city_ids.update(await City.filter(key__in=keys).values_list("key", "id"))
+            ids = dict(await City.filter(key__in=keys).values_list("key", "id"))
+            self.city_ids.update(ids)
+            self.new_cities.update(ids.values())
         if updated:
             await City.bulk_update(updated, fields=[*_CITY_COLUMNS, "updated_at"])
         if stale:
@@ -319,7 +323,13 @@ class _Writer:
 
     async def write_practices(self, batch: list[PracticeData]) -> None:
         await self._load_city_ids({data.city for data in batch})
-        existing = await _practices_for([(self.city_ids[d.city], d.title) for d in batch])
+        existing = await _practices_for(
+            [
+                (self.city_ids[d.city], d.title)
+                for d in batch
+                if self.city_ids[d.city] not in self.new_cities
+            ]
+        )
         links = await _challenges_of([practice.id for practice in existing.values()])
         created: list[PracticeData] = []
         updated: list[Practice] = []
@@ -351,7 +361,7 @@ class _Writer:
         if stale:
             await PracticeChallenge.filter(practice_id__in=stale).delete()
         if relink:
-            ids = {key: p.id for key, p in (await _practices_for(list(relink))).items()}
+            ids = await _practice_ids(list(relink))
             await PracticeChallenge.bulk_create(
                 [
                     PracticeChallenge(practice_id=ids[key], challenge_id=self.challenges[slug])
@@ -485,6 +495,20 @@ async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], P
             ident = (practice.city_id, practice.title)
             if ident in wanted:
                 found[ident] = practice
+    return found
+
+
+async def _practice_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The ids of stored practices among (city id, title) pairs."""
+    wanted = set(keys)
+    found: dict[tuple[int, str], int] = {}
+    for chunk in _chunks(sorted(wanted), QUERY_CHUNK):
+        rows = await Practice.filter(
+            city_id__in={city for city, _title in chunk}, title__in={t for _c, t in chunk}
+        ).values_list("id", "city_id", "title")
+        for ident, city_id, title in rows:
+            if (city_id, title) in wanted:
+                found[(int(city_id), str(title))] = int(ident)
     return found
 
 
