@@ -330,26 +330,27 @@ class _Writer:
                 if self.city_ids[d.city] not in self.new_cities
             ]
         )
-        links = await _challenges_of([practice.id for practice in existing.values()])
+        links = await _challenges_of([row["id"] for row in existing.values()])
         created: list[PracticeData] = []
         updated: list[Practice] = []
         relink: dict[tuple[int, str], tuple[str, ...]] = {}
         stale: list[int] = []
         for data in batch:
             ident = (self.city_ids[data.city], data.title)
-            practice = existing.get(ident)
-            if practice is None:
+            stored = existing.get(ident)
+            if stored is None:
                 created.append(data)
                 relink[ident] = data.challenges
                 continue
-            changed = _apply_practice(practice, data)
-            if tuple(self.slugs[c] for c in links.get(practice.id, ())) != data.challenges:
+            values = _practice_values(data)
+            changed = any(stored[name] != value for name, value in values.items())
+            if tuple(self.slugs[c] for c in links.get(stored["id"], ())) != data.challenges:
                 relink[ident] = data.challenges
-                stale.append(practice.id)
+                stale.append(stored["id"])
                 changed = True
             if changed:
-                practice.updated_at = self.now
-                updated.append(practice)
+                # Only a changed practice becomes a model object (for bulk_update).
+                updated.append(Practice(**{**stored, **values, "updated_at": self.now}))
             else:
                 self.report.practices_unchanged += 1
         if created:
@@ -408,8 +409,8 @@ def _apply_city(city: City, data: CityData) -> bool:
     return _assign(city, values)
 
 
-def _apply_practice(practice: Practice, data: PracticeData) -> bool:
-    values = {
+def _practice_values(data: PracticeData) -> dict[str, Any]:
+    return {
         "summary": data.summary,
         "since": data.since,
         "outcomes": data.outcomes,
@@ -417,7 +418,6 @@ def _apply_practice(practice: Practice, data: PracticeData) -> bool:
         "status": data.status,
         "last_reviewed": data.last_reviewed,
     }
-    return _assign(practice, values)
 
 
 def _assign(obj: City | Practice, values: dict[str, Any]) -> bool:
@@ -483,18 +483,19 @@ async def _challenges_of(practice_ids: list[int]) -> dict[int, list[int]]:
     return found
 
 
-async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], Practice]:
-    """The stored practices among (city id, title) pairs."""
+async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], dict[str, Any]]:
+    """The stored practices among (city id, title) pairs, as the values an import
+    compares (plain values: no model objects for the many that are unchanged)."""
     wanted = set(keys)
-    found: dict[tuple[int, str], Practice] = {}
+    found: dict[tuple[int, str], dict[str, Any]] = {}
     for chunk in _chunks(sorted(wanted), QUERY_CHUNK):
         query = Practice.filter(
             city_id__in={city for city, _title in chunk}, title__in={t for _c, t in chunk}
         )
-        for practice in await query:
-            ident = (practice.city_id, practice.title)
+        for row in await query.values("id", "city_id", "title", *_PRACTICE_COLUMNS):
+            ident = (row["city_id"], row["title"])
             if ident in wanted:
-                found[ident] = practice
+                found[ident] = row
     return found
 
 
