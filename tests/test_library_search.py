@@ -10,7 +10,14 @@ from exchange.models.cities import Practice, PracticeStatus, Region
 from exchange.services import search
 from exchange.services.search import highlight, search_practices
 
-from library_data import make_city, make_practice, taxonomy
+from library_data import (
+    city_entry,
+    import_data,
+    make_city,
+    make_practice,
+    practice_entry,
+    taxonomy,
+)
 
 
 @pytest.fixture
@@ -172,3 +179,21 @@ async def test_counts_stop_at_the_limit_and_all_words_still_come_first(
     assert (await search_practices("barrier")).total == 1
     response = await client.get("/library", params={"q": "flood"})
     assert "More than 4 practices found" in response.text
+
+
+async def test_imported_and_reimported_practices_reach_the_index(clean_db: str) -> None:
+    # An import writes many rows per statement: the search index must follow each one.
+    await taxonomy()
+    cities = [city_entry("lyon-fr"), city_entry("oslo-no")]
+    practices = [
+        practice_entry("lyon-fr", f"Flood barrier {n}", summary="Barriers against floods.")
+        for n in range(30)
+    ]
+    practices.append(practice_entry("oslo-no", "Harbour mediators", summary="Quiet talks."))
+    await import_data({"cities": cities, "practices": practices})
+    assert (await search_practices("floods")).total == 30
+    assert await titles("mediators") == ["Harbour mediators"]
+    practices[-1] = practice_entry("oslo-no", "Harbour mediators", summary="Loud sirens.")
+    await import_data({"cities": cities, "practices": practices})
+    assert await titles("quiet") == []
+    assert await titles("sirens") == ["Harbour mediators"]

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import IO, Any, TextIO
 
+from tortoise.fields.data import JSON_DUMPS
 from tortoise.transactions import in_transaction
 
+from exchange import db
 from exchange.i18n import gettext as _
 from exchange.models.accounts import User
 from exchange.models.cities import (
@@ -354,8 +356,10 @@ class _Writer:
             else:
                 self.report.practices_unchanged += 1
         if created:
-            await Practice.bulk_create(
-                [_new_practice(self.city_ids[data.city], data, self.now) for data in created]
+            await db.insert_rows(
+                "practice",
+                _NEW_PRACTICE,
+                [_new_practice(self.city_ids[data.city], data, self.now) for data in created],
             )
         if updated:
             await Practice.bulk_update(updated, fields=[*_PRACTICE_COLUMNS, "updated_at"])
@@ -363,12 +367,14 @@ class _Writer:
             await PracticeChallenge.filter(practice_id__in=stale).delete()
         if relink:
             ids = await _practice_ids(list(relink))
-            await PracticeChallenge.bulk_create(
+            await db.insert_rows(
+                "practice_challenge",
+                ("practice_id", "challenge_id"),
                 [
-                    PracticeChallenge(practice_id=ids[key], challenge_id=self.challenges[slug])
+                    (ids[key], self.challenges[slug])
                     for key, slugs in relink.items()
                     for slug in slugs
-                ]
+                ],
             )
         self.report.practices_created += len(created)
         self.report.practices_updated += len(updated)
@@ -444,19 +450,15 @@ def _new_city(data: CityData, now: datetime) -> City:
     )
 
 
-def _new_practice(city_id: int, data: PracticeData, now: datetime) -> Practice:
-    return Practice(
-        city_id=city_id,
-        title=data.title,
-        summary=data.summary,
-        since=data.since,
-        outcomes=data.outcomes,
-        links=list(data.links),
-        status=data.status,
-        last_reviewed=data.last_reviewed,
-        created_at=now,
-        updated_at=now,
-    )
+_NEW_PRACTICE = ("city_id", "title", *_PRACTICE_COLUMNS, "created_at", "updated_at")
+
+
+def _new_practice(city_id: int, data: PracticeData, now: datetime) -> tuple[Any, ...]:
+    """A new practice's row, in the order of _NEW_PRACTICE, as the database stores it."""
+    links = JSON_DUMPS(list(data.links))
+    summary, status = data.summary, data.status.value
+    title, since, outcomes, reviewed = data.title, data.since, data.outcomes, data.last_reviewed
+    return (city_id, title, summary, since, outcomes, links, status, reviewed, now, now)
 
 
 async def _languages_of(city_ids: list[int]) -> dict[int, tuple[str, ...]]:
