@@ -331,12 +331,22 @@ def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
             sys.exit(f"exchange serve stopped:\n{error}")
         try:
             if get(port, "/healthz")[0] == 200:
-                return server
+                break
         except OSError:
             pass
         time.sleep(0.2)
-    server.terminate()
-    sys.exit("exchange serve did not answer within 60 s")
+    else:
+        server.terminate()
+        sys.exit("exchange serve did not answer within 60 s")
+    # Time the pages once the worker's matching index is ready (built or loaded from a
+    # snapshot): preparing it takes the process's CPU meanwhile.
+    started = time.monotonic()
+    while b"exchange_matching_index_catalogue_version{" not in get(port, "/metrics")[2]:
+        if time.monotonic() - started > 600:
+            break
+        time.sleep(0.5)
+    print(f"the worker's matching index was ready {time.monotonic() - started:.1f} s after start")
+    return server
 
 
 def main() -> None:

@@ -317,13 +317,15 @@ class IndexCache:
     async def _rebuild(self, catalogue: int) -> None:
         try:
             # Reading the whole catalogue is background work, with its longer limit.
+            loads = self.loads
             with db.background_work():
                 index = await self._load_or_build()
         except Exception:
             metrics.INDEX_BUILDS.labels(outcome="failed").inc()
             log.exception("Building the matching index failed")
             raise
-        metrics.INDEX_BUILDS.labels(outcome="ok").inc()
+        if self.loads == loads:  # built, not loaded from a snapshot
+            metrics.INDEX_BUILDS.labels(outcome="ok").inc()
         if catalogue >= self.base_version:
             self.base, self.base_version = index, catalogue
             self.builds += 1
