@@ -91,6 +91,7 @@ def one_start(env: dict[str, str], token: str, label: str, requests: int) -> Non
                 if server.poll() is not None or time.perf_counter() - started > 120:
                     sys.exit("exchange serve did not start")
                 time.sleep(0.1)
+        serving = time.perf_counter() - started
         filed = [
             call(
                 port,
@@ -119,7 +120,8 @@ def one_start(env: dict[str, str], token: str, label: str, requests: int) -> Non
         server.terminate()
         server.wait(timeout=30)
     print(
-        f"{label}: first candidates {ready:5.1f} s after start; candidates p50 "
+        f"{label}: serving {serving:4.1f} s, first candidates {ready:5.1f} s after start; "
+        "candidates p50 "
         f"{statistics.median(times):.0f} ms, p95 {p95:.0f} ms ({len(times)} calls); "
         f"worker resident memory {rss:.0f} MB"
     )
@@ -129,8 +131,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--database", required=True, help="sqlite://... or postgres://...")
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--var", type=Path, help="keep the var folder (and its snapshot) here")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="exchange-worker-") as var:
+    with tempfile.TemporaryDirectory(prefix="exchange-worker-") as temporary:
+        var = str(args.var or temporary)
         env = {**os.environ, "EXCHANGE_DATABASE_URL": args.database, "EXCHANGE_VAR_DIR": var}
         exchange(env, "migrate")
         exchange(

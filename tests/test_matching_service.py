@@ -208,6 +208,14 @@ async def test_a_rebuild_started_inside_a_transaction_reads_outside_it(
     assert "toronto-ca" in await keys()
 
 
+def snapshot_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.index"))
+
+
+def spoil(path: Path) -> None:
+    path.write_bytes(b"not an index")
+
+
 async def test_a_starting_process_loads_the_snapshot_instead_of_building(
     clean_db: str, tmp_path: Path
 ) -> None:
@@ -215,7 +223,7 @@ async def test_a_starting_process_loads_the_snapshot_instead_of_building(
     first = matching.IndexCache(snapshots=matching.Snapshots(tmp_path))
     built = [c.city_key for c in (await first.index()).rank(QUERY)]
     assert (first.builds, first.loads) == (1, 0)
-    assert len(list(tmp_path.glob("*.index"))) == 1
+    assert len(snapshot_files(tmp_path)) == 1
     # Another process (a new cache) on the same catalogue reads what the first one saved.
     second = matching.IndexCache(snapshots=matching.Snapshots(tmp_path))
     assert [c.city_key for c in (await second.index()).rank(QUERY)] == built
@@ -227,7 +235,7 @@ async def test_a_snapshot_is_not_used_once_the_catalogue_changed(
 ) -> None:
     catalogue = await load_catalogue()
     await matching.IndexCache(snapshots=matching.Snapshots(tmp_path)).index()
-    [old] = tmp_path.glob("*.index")
+    [old] = snapshot_files(tmp_path)
     await add_practice(
         catalogue.cities["toronto-ca"],
         "Support after the Danforth shooting",
@@ -240,7 +248,7 @@ async def test_a_snapshot_is_not_used_once_the_catalogue_changed(
     ranked = [c.city_key for c in (await fresh.index()).rank(QUERY)]
     assert "toronto-ca" in ranked
     assert fresh.loads == 0
-    [new] = tmp_path.glob("*.index")  # the old snapshot is gone, the new one saved
+    [new] = snapshot_files(tmp_path)  # the old snapshot is gone, the new one saved
     assert new != old
 
 
@@ -248,8 +256,8 @@ async def test_an_unreadable_snapshot_is_rebuilt(clean_db: str, tmp_path: Path) 
     await load_catalogue()
     snapshots = matching.Snapshots(tmp_path)
     await matching.IndexCache(snapshots=snapshots).index()
-    [saved] = tmp_path.glob("*.index")
-    saved.write_bytes(b"not an index")
+    [saved] = snapshot_files(tmp_path)
+    spoil(saved)
     cache = matching.IndexCache(snapshots=snapshots)
     assert "manchester-gb" in [c.city_key for c in (await cache.index()).rank(QUERY)]
     assert (cache.loads, cache.builds) == (0, 1)

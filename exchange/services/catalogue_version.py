@@ -14,9 +14,7 @@ ROW_ID = 1
 async def bump() -> None:
     """Call inside the transaction of any change to cities, practices or the taxonomy."""
     token = uuid4().hex
-    updated = await CatalogueVersion.filter(id=ROW_ID).update(
-        version=F("version") + 1, token=token
-    )
+    updated = await CatalogueVersion.filter(id=ROW_ID).update(version=F("version") + 1, token=token)
     if not updated:
         await CatalogueVersion.create(id=ROW_ID, version=1, token=token)
 
