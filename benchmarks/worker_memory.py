@@ -55,7 +55,7 @@ def call(port: int, token: str, method: str, path: str, body: Any = None) -> Any
         method=method,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
         return json.loads(response.read())
 
 

@@ -154,7 +154,7 @@ def tiers(count: int) -> list[list[tuple[int, ...]]]:
     word positions a row must match all of (it matches the tier if any group matches).
 
     A tier that would take more than MAX_GROUPS groups is left out; its rows fall to the
-    next tier down (which only happens past four words).
+    next tier down (which only happens past six words).
     """
     found: list[list[tuple[int, ...]]] = []
     for k in range(count, 0, -1):
