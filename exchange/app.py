@@ -17,7 +17,7 @@ from tortoise.exceptions import ValidationError
 
 from exchange import db, metrics
 from exchange.resources import resource_path
-from exchange.services import housekeeping, outbox
+from exchange.services import housekeeping, matching, outbox
 from exchange.services.errors import ServiceError
 from exchange.services.peer_invitations import run_expiry
 from exchange.services.rsvp import run_reminders
@@ -92,9 +92,17 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             if settings.run_mail_sender
             else []
         )
+        # The same switch again: a serving process prepares its matching index (from a
+        # snapshot when there is one) before the first ranking asks for it.
+        warming = None
+        if settings.run_mail_sender:
+            matching.keep_snapshots(settings.var_dir / "match-index")
+            warming = asyncio.create_task(matching.warm_up())
         try:
             yield
         finally:
+            if warming is not None:
+                warming.cancel()
             stop.set()
             if sender is not None:
                 await sender

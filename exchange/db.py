@@ -12,7 +12,9 @@ stopped in the database and `StatementTimeout` is raised.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -33,6 +35,8 @@ __all__ = ["DatabaseClock", "StatementTimeout"]
 APP_LABEL = "exchange"
 MIGRATIONS_MODULE = "exchange.migrations"  # the top-level migrations/ folder, see setup.py
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Placeholders in one statement of `insert_rows` (SQLite allows 32,766, PostgreSQL 32,767).
+INSERT_PARAMETERS = 10_000
 
 
 def tortoise_config(database_url: str, statement_limit_ms: int = 0) -> dict[str, Any]:
@@ -122,6 +126,26 @@ def connection() -> BaseDBAsyncClient:
 def dialect() -> str:
     """'sqlite' or 'postgres'."""
     return "sqlite" if connection().capabilities.dialect == "sqlite" else "postgres"
+
+
+async def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Many rows in few multi-row INSERT statements, on the current connection (the
+    caller's transaction). A statement-level trigger, such as PostgreSQL's search vectors
+    (migration 0013), then runs once per statement instead of once per row. Values go in
+    as the driver takes them: JSON already encoded, enums as their values."""
+    conn = connection()
+    sqlite = dialect() == "sqlite"
+    per_statement = max(1, INSERT_PARAMETERS // len(columns))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        count = itertools.count(1)
+        groups = (
+            "(" + ", ".join("?" if sqlite else f"${next(count)}" for _ in columns) + ")"
+            for _ in chunk
+        )
+        names = ", ".join(columns)
+        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join(groups)}"  # noqa: S608
+        await conn.execute_query(sql, [value for row in chunk for value in row])
 
 
 def statement_limit(limit_ms: int) -> contextlib.AbstractContextManager[None]:

@@ -5,7 +5,7 @@ from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('exchange', '0012_taxonomy_translations_kept_reasons')]
+    dependencies = [('exchange', '0013_search_vectors')]
 
     initial = False
 

@@ -7,9 +7,17 @@ import httpx
 import pytest
 
 from exchange.models.cities import Practice, PracticeStatus, Region
+from exchange.services import search
 from exchange.services.search import highlight, search_practices
 
-from library_data import make_city, make_practice, taxonomy
+from library_data import (
+    city_entry,
+    import_data,
+    make_city,
+    make_practice,
+    practice_entry,
+    taxonomy,
+)
 
 
 @pytest.fixture
@@ -148,3 +156,44 @@ async def test_a_blank_search_lists_published_practices_with_filters(library: No
         "Marathon resilience fund",
         "Promenade memorial",
     ]
+
+
+async def test_counts_stop_at_the_limit_and_all_words_still_come_first(
+    clean_db: str, monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient
+) -> None:
+    # Small limits stand in for a large library: more matches than are counted, and
+    # more single-word matches than a tier ranks.
+    monkeypatch.setattr(search, "COUNT_LIMIT", 4)
+    monkeypatch.setattr(search, "RANK_POOL", 2)
+    await taxonomy()
+    city = await make_city("lyon-fr")
+    await make_practice(city, "Old flood barrier", summary="Barriers on the river.")
+    for n in range(6):
+        await make_practice(city, f"Flood warning {n}", summary="Sirens and text messages.")
+    page = await search_practices("flood barrier", per_page=2)
+    assert (page.total, page.capped, page.pages) == (4, True, 2)
+    assert page.items[0].title.striptags() == "Old flood barrier"
+    second = await search_practices("flood barrier", per_page=2, page=2)
+    shown = [hit.title.striptags() for hit in [*page.items, *second.items]]
+    assert len(set(shown)) == 4
+    assert (await search_practices("barrier")).total == 1
+    response = await client.get("/library", params={"q": "flood"})
+    assert "More than 4 practices found" in response.text
+
+
+async def test_imported_and_reimported_practices_reach_the_index(clean_db: str) -> None:
+    # An import writes many rows per statement: the search index must follow each one.
+    await taxonomy()
+    cities = [city_entry("lyon-fr"), city_entry("oslo-no")]
+    practices = [
+        practice_entry("lyon-fr", f"Flood barrier {n}", summary="Barriers against floods.")
+        for n in range(30)
+    ]
+    practices.append(practice_entry("oslo-no", "Harbour mediators", summary="Quiet talks."))
+    await import_data({"cities": cities, "practices": practices})
+    assert (await search_practices("floods")).total == 30
+    assert await titles("mediators") == ["Harbour mediators"]
+    practices[-1] = practice_entry("oslo-no", "Harbour mediators", summary="Loud sirens.")
+    await import_data({"cities": cities, "practices": practices})
+    assert await titles("quiet") == []
+    assert await titles("sirens") == ["Harbour mediators"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from tortoise.backends.base.client import TransactionalDBClient
@@ -205,3 +206,58 @@ async def test_a_rebuild_started_inside_a_transaction_reads_outside_it(
         cache.stale_wait = matching.STALE_WAIT_SECONDS
     assert seen == [False]
     assert "toronto-ca" in await keys()
+
+
+def snapshot_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.index"))
+
+
+def spoil(path: Path) -> None:
+    path.write_bytes(b"not an index")
+
+
+async def test_a_starting_process_loads_the_snapshot_instead_of_building(
+    clean_db: str, tmp_path: Path
+) -> None:
+    await load_catalogue()
+    first = matching.IndexCache(snapshots=matching.Snapshots(tmp_path))
+    built = [c.city_key for c in (await first.index()).rank(QUERY)]
+    assert (first.builds, first.loads) == (1, 0)
+    assert len(snapshot_files(tmp_path)) == 1
+    # Another process (a new cache) on the same catalogue reads what the first one saved.
+    second = matching.IndexCache(snapshots=matching.Snapshots(tmp_path))
+    assert [c.city_key for c in (await second.index()).rank(QUERY)] == built
+    assert second.loads == 1
+
+
+async def test_a_snapshot_is_not_used_once_the_catalogue_changed(
+    clean_db: str, tmp_path: Path
+) -> None:
+    catalogue = await load_catalogue()
+    await matching.IndexCache(snapshots=matching.Snapshots(tmp_path)).index()
+    [old] = snapshot_files(tmp_path)
+    await add_practice(
+        catalogue.cities["toronto-ca"],
+        "Support after the Danforth shooting",
+        2018,
+        "Support for victims and bereaved families after the attack.",
+        ["post-attack-recovery"],
+    )
+    await catalogue_version.bump()
+    fresh = matching.IndexCache(snapshots=matching.Snapshots(tmp_path))
+    ranked = [c.city_key for c in (await fresh.index()).rank(QUERY)]
+    assert "toronto-ca" in ranked
+    assert fresh.loads == 0
+    [new] = snapshot_files(tmp_path)  # the old snapshot is gone, the new one saved
+    assert new != old
+
+
+async def test_an_unreadable_snapshot_is_rebuilt(clean_db: str, tmp_path: Path) -> None:
+    await load_catalogue()
+    snapshots = matching.Snapshots(tmp_path)
+    await matching.IndexCache(snapshots=snapshots).index()
+    [saved] = snapshot_files(tmp_path)
+    spoil(saved)
+    cache = matching.IndexCache(snapshots=snapshots)
+    assert "manchester-gb" in [c.city_key for c in (await cache.index()).rank(QUERY)]
+    assert (cache.loads, cache.builds) == (0, 1)

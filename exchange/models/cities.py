@@ -144,6 +144,10 @@ class CatalogueVersion(Model):
 
     id = fields.IntField(primary_key=True)
     version = fields.BigIntField(default=0)
+    # Random and new with every change: names one state of the catalogue across database
+    # rebuilds and restores, which a number counting from 1 again cannot (the matching
+    # index snapshots are keyed by it).
+    token = fields.CharField(max_length=32, default="", db_default="")
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import IO, Any, TextIO
 
+from tortoise.fields.data import JSON_DUMPS
 from tortoise.transactions import in_transaction
 
+from exchange import db
 from exchange.i18n import gettext as _
 from exchange.models.accounts import User
 from exchange.models.cities import (
@@ -265,6 +267,8 @@ class _Writer:
         self.slugs = {ident: slug for slug, ident in challenges.items()}
         self.report = ImportReport()
         self.city_ids: dict[str, int] = {}
+        # Cities this import created: they have no stored practices to look up.
+        self.new_cities: set[int] = set()
         self.now = datetime.now(UTC)
 
     async def run(
@@ -327,7 +331,9 @@ class _Writer:
         if created:
             await City.bulk_create([_new_city(data, self.now) for data in created])
             keys = [data.key for data in created]
-            self.city_ids.update(await City.filter(key__in=keys).values_list("key", "id"))
+            ids = dict(await City.filter(key__in=keys).values_list("key", "id"))
+            self.city_ids.update(ids)
+            self.new_cities.update(ids.values())
         if updated:
             await City.bulk_update(updated, fields=[*_CITY_COLUMNS, "updated_at"])
         if stale:
@@ -344,45 +350,56 @@ class _Writer:
 
     async def write_practices(self, batch: list[PracticeData]) -> None:
         await self._load_city_ids({data.city for data in batch})
-        existing = await _practices_for([(self.city_ids[d.city], d.title) for d in batch])
-        links = await _challenges_of([practice.id for practice in existing.values()])
+        existing = await _practices_for(
+            [
+                (self.city_ids[d.city], d.title)
+                for d in batch
+                if self.city_ids[d.city] not in self.new_cities
+            ]
+        )
+        links = await _challenges_of([row["id"] for row in existing.values()])
         created: list[PracticeData] = []
         updated: list[Practice] = []
         relink: dict[tuple[int, str], tuple[str, ...]] = {}
         stale: list[int] = []
         for data in batch:
             ident = (self.city_ids[data.city], data.title)
-            practice = existing.get(ident)
-            if practice is None:
+            stored = existing.get(ident)
+            if stored is None:
                 created.append(data)
                 relink[ident] = data.challenges
                 continue
-            changed = _apply_practice(practice, data)
-            if tuple(self.slugs[c] for c in links.get(practice.id, ())) != data.challenges:
+            values = _practice_values(data)
+            changed = any(stored[name] != value for name, value in values.items())
+            if tuple(self.slugs[c] for c in links.get(stored["id"], ())) != data.challenges:
                 relink[ident] = data.challenges
-                stale.append(practice.id)
+                stale.append(stored["id"])
                 changed = True
             if changed:
-                practice.updated_at = self.now
-                updated.append(practice)
+                # Only a changed practice becomes a model object (for bulk_update).
+                updated.append(Practice(**{**stored, **values, "updated_at": self.now}))
             else:
                 self.report.practices_unchanged += 1
         if created:
-            await Practice.bulk_create(
-                [_new_practice(self.city_ids[data.city], data, self.now) for data in created]
+            await db.insert_rows(
+                "practice",
+                _NEW_PRACTICE,
+                [_new_practice(self.city_ids[data.city], data, self.now) for data in created],
             )
         if updated:
             await Practice.bulk_update(updated, fields=[*_PRACTICE_COLUMNS, "updated_at"])
         if stale:
             await PracticeChallenge.filter(practice_id__in=stale).delete()
         if relink:
-            ids = {key: p.id for key, p in (await _practices_for(list(relink))).items()}
-            await PracticeChallenge.bulk_create(
+            ids = await _practice_ids(list(relink))
+            await db.insert_rows(
+                "practice_challenge",
+                ("practice_id", "challenge_id"),
                 [
-                    PracticeChallenge(practice_id=ids[key], challenge_id=self.challenges[slug])
+                    (ids[key], self.challenges[slug])
                     for key, slugs in relink.items()
                     for slug in slugs
-                ]
+                ],
             )
         self.report.practices_created += len(created)
         self.report.practices_updated += len(updated)
@@ -423,8 +440,8 @@ def _apply_city(city: City, data: CityData) -> bool:
     return _assign(city, values)
 
 
-def _apply_practice(practice: Practice, data: PracticeData) -> bool:
-    values = {
+def _practice_values(data: PracticeData) -> dict[str, Any]:
+    return {
         "summary": data.summary,
         "since": data.since,
         "outcomes": data.outcomes,
@@ -432,7 +449,6 @@ def _apply_practice(practice: Practice, data: PracticeData) -> bool:
         "status": data.status,
         "last_reviewed": data.last_reviewed,
     }
-    return _assign(practice, values)
 
 
 def _assign(obj: City | Practice, values: dict[str, Any]) -> bool:
@@ -459,19 +475,15 @@ def _new_city(data: CityData, now: datetime) -> City:
     )
 
 
-def _new_practice(city_id: int, data: PracticeData, now: datetime) -> Practice:
-    return Practice(
-        city_id=city_id,
-        title=data.title,
-        summary=data.summary,
-        since=data.since,
-        outcomes=data.outcomes,
-        links=list(data.links),
-        status=data.status,
-        last_reviewed=data.last_reviewed,
-        created_at=now,
-        updated_at=now,
-    )
+_NEW_PRACTICE = ("city_id", "title", *_PRACTICE_COLUMNS, "created_at", "updated_at")
+
+
+def _new_practice(city_id: int, data: PracticeData, now: datetime) -> tuple[Any, ...]:
+    """A new practice's row, in the order of _NEW_PRACTICE, as the database stores it."""
+    links = JSON_DUMPS(list(data.links))
+    summary, status = data.summary, data.status.value
+    title, since, outcomes, reviewed = data.title, data.since, data.outcomes, data.last_reviewed
+    return (city_id, title, summary, since, outcomes, links, status, reviewed, now, now)
 
 
 async def _languages_of(city_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -498,18 +510,33 @@ async def _challenges_of(practice_ids: list[int]) -> dict[int, list[int]]:
     return found
 
 
-async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], Practice]:
-    """The stored practices among (city id, title) pairs."""
+async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], dict[str, Any]]:
+    """The stored practices among (city id, title) pairs, as the values an import
+    compares (plain values: no model objects for the many that are unchanged)."""
     wanted = set(keys)
-    found: dict[tuple[int, str], Practice] = {}
+    found: dict[tuple[int, str], dict[str, Any]] = {}
     for chunk in _chunks(sorted(wanted), QUERY_CHUNK):
         query = Practice.filter(
             city_id__in={city for city, _title in chunk}, title__in={t for _c, t in chunk}
         )
-        for practice in await query:
-            ident = (practice.city_id, practice.title)
+        for row in await query.values("id", "city_id", "title", *_PRACTICE_COLUMNS):
+            ident = (row["city_id"], row["title"])
             if ident in wanted:
-                found[ident] = practice
+                found[ident] = row
+    return found
+
+
+async def _practice_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The ids of stored practices among (city id, title) pairs."""
+    wanted = set(keys)
+    found: dict[tuple[int, str], int] = {}
+    for chunk in _chunks(sorted(wanted), QUERY_CHUNK):
+        rows = await Practice.filter(
+            city_id__in={city for city, _title in chunk}, title__in={t for _c, t in chunk}
+        ).values_list("id", "city_id", "title")
+        for ident, city_id, title in rows:
+            if (city_id, title) in wanted:
+                found[(int(city_id), str(title))] = int(ident)
     return found
 
 

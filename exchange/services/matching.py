@@ -2,26 +2,38 @@
 
 The text and taxonomy index (`MatchIndex`) is costly to build (about 12 s for 100,000
 practices), so each process keeps one in memory and rebuilds it, in a thread, when the
-catalogue version stamp in the database moves. Capacity and peer history change far
-more often (every acceptance, answer and conclusion); they carry their own version
-stamp (`AvailabilityVersion`) and are laid over the cached index in milliseconds when it
-moves. Each ranking reads both stamps first, so every worker process ranks on what the
-database holds now. docs/matching.md explains the trade-offs.
+catalogue version stamp in the database moves. Web processes prepare it as they start
+(`warm_up`) and keep snapshots of what they built (`Snapshots`, keyed by the catalogue's
+token), so a worker that starts, or restarts, loads the index instead of building it.
+Capacity and peer history change far more often (every acceptance, answer and
+conclusion); they carry their own version stamp (`AvailabilityVersion`) and are laid
+over the cached index in milliseconds when it moves. Each ranking reads both stamps
+first, so every worker process ranks on what the database holds now. docs/matching.md
+explains the trade-offs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import logging
+import os
+import pickle
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
 
 from tortoise.expressions import F
 from tortoise.functions import Count
 
+import exchange
 from exchange import db, metrics
+from exchange.domain import matching as matching_domain
+from exchange.domain import text as text_domain
 from exchange.domain.matching import (
     Candidate,
     ChallengeTerm,
@@ -226,6 +238,60 @@ async def build_index() -> MatchIndex:
     return await asyncio.to_thread(MatchIndex.build, cities, taxonomy)
 
 
+# ------------------------------------------------------------------ snapshots
+
+
+@cache
+def code_fingerprint() -> str:
+    """Changes with the code that lays out an index: a snapshot from other code is unused."""
+    digest = hashlib.sha256(exchange.__version__.encode())
+    package = Path(matching_domain.__file__).parent
+    for path in [*sorted(package.glob("*.py")), Path(text_domain.__file__)]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Snapshots:
+    """Built indexes saved in a folder of the process's own (the var folder), one per
+    catalogue token, so a process that starts loads in a second or two what takes many
+    seconds to build. Only this process's code writes there: the files are pickles.
+    """
+
+    folder: Path
+
+    def path(self, token: str) -> Path:
+        return self.folder / f"{code_fingerprint()}-{token}.index"
+
+    def load(self, token: str) -> MatchIndex | None:
+        """The snapshot of this catalogue state, or None (missing, or unreadable)."""
+        try:
+            with self.path(token).open("rb") as source:
+                index = pickle.load(source)  # noqa: S301 - our own file in our own folder
+        except FileNotFoundError:
+            return None
+        except Exception:
+            log.warning("Ignoring an unreadable matching index snapshot", exc_info=True)
+            return None
+        return index if isinstance(index, MatchIndex) else None
+
+    def save(self, token: str, index: MatchIndex) -> None:
+        """Write the snapshot whole (a reader never sees half of one); drop older ones."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.path(token)
+        handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".partial")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                pickle.dump(index, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        for old in self.folder.glob("*.index"):
+            if old != target:
+                old.unlink(missing_ok=True)
+
+
 # ------------------------------------------------------------------ the cache
 
 
@@ -245,6 +311,8 @@ class IndexCache:
     ready_key: tuple[int, int] = (-1, -1)
     building: asyncio.Task[None] | None = None
     builds: int = 0
+    snapshots: Snapshots | None = None
+    loads: int = 0  # indexes read from a snapshot instead of built
 
     async def index(self) -> MatchIndex:
         catalogue, availability = await versions()
@@ -276,17 +344,38 @@ class IndexCache:
     async def _rebuild(self, catalogue: int) -> None:
         try:
             # Reading the whole catalogue is background work, with its longer limit.
+            loads = self.loads
             with db.background_work():
-                index = await build_index()
+                index = await self._load_or_build()
         except Exception:
             metrics.INDEX_BUILDS.labels(outcome="failed").inc()
             log.exception("Building the matching index failed")
             raise
-        metrics.INDEX_BUILDS.labels(outcome="ok").inc()
+        if self.loads == loads:  # built, not loaded from a snapshot
+            metrics.INDEX_BUILDS.labels(outcome="ok").inc()
         if catalogue >= self.base_version:
             self.base, self.base_version = index, catalogue
             self.builds += 1
             metrics.index_built(catalogue)
+
+    async def _load_or_build(self) -> MatchIndex:
+        if self.snapshots is None:
+            return await build_index()
+        # The token is read before the data it names, so a snapshot is never older
+        # than its name says.
+        _version, token = await catalogue_version.stamp()
+        if token:
+            index = await asyncio.to_thread(self.snapshots.load, token)
+            if index is not None:
+                self.loads += 1
+                return index
+        index = await build_index()
+        if token:
+            try:
+                await asyncio.to_thread(self.snapshots.save, token, index)
+            except OSError:
+                log.warning("Could not save the matching index snapshot", exc_info=True)
+        return index
 
     def clear(self) -> None:
         """Forget the index (tests empty the database under a running process)."""
@@ -310,6 +399,19 @@ _cache = IndexCache()
 
 def index_cache() -> IndexCache:
     return _cache
+
+
+def keep_snapshots(folder: Path | None) -> None:
+    """Save built indexes in `folder` and load them from there (None: never)."""
+    _cache.snapshots = Snapshots(folder) if folder is not None else None
+
+
+async def warm_up() -> None:
+    """Have the index ready before the first ranking asks (a worker starting up)."""
+    try:
+        await _cache.index()
+    except Exception:
+        log.exception("Preparing the matching index at start-up failed")
 
 
 async def current_index() -> MatchIndex:

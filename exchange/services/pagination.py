@@ -22,6 +22,8 @@ class Page(Generic[T]):
     # The page number asked for, when it was past the last page (0 otherwise): the page
     # then shows the last page and says so.
     requested: int = 0
+    # True when there are more than `total` (a search counts its matches up to a limit).
+    capped: bool = False
 
     @property
     def past_end(self) -> bool:
@@ -35,6 +37,7 @@ class Page(Generic[T]):
             per_page=self.per_page,
             total=self.total,
             requested=self.requested,
+            capped=self.capped,
         )
 
     @property
