@@ -28,7 +28,7 @@ async def test_staff_invites_an_official_who_joins(
     await page.get_by_role("link", name="Brokering", exact=True).click()
     await page.get_by_role("link", name="Invite someone").click()
     await page.get_by_label("Email").fill("maria@example.org")
-    await page.get_by_label("Name").fill("Maria Lviv")
+    await page.get_by_label("Full name").fill("Maria Lviv")
     await page.get_by_label("Role").select_option("official")
     await page.get_by_label("City (required for officials)").select_option("lviv-ua")
     await page.get_by_role("button", name="Send the invitation").click()
@@ -45,7 +45,7 @@ async def test_staff_invites_an_official_who_joins(
     await page.get_by_role("button", name="Create my account").click()
     await expect(page.get_by_role("status")).to_contain_text("Welcome to Exchange, Maria Lviv.")
     await page.get_by_role("link", name="Settings").click()
-    await expect(page.get_by_label("Name")).to_have_value("Maria Lviv")
+    await expect(page.get_by_label("Full name")).to_have_value("Maria Lviv")
     await page.close()
 
 
