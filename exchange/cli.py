@@ -386,17 +386,17 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import tempfile
     from pathlib import Path
 
-    from exchange.services import catalogue
+    from exchange.services import catalogue_export
 
     async def run(settings: Settings) -> list[str]:
         if not args.file:
-            await catalogue.export_catalogue(sys.stdout)
+            await catalogue_export.export_catalogue(sys.stdout)
             return []
         target = Path(args.file)
         handle, partial = tempfile.mkstemp(dir=target.parent or None, suffix=".part")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                cities, practices = await catalogue.export_catalogue(out)
+                cities, practices = await catalogue_export.export_catalogue(out)
             os.replace(partial, target)
         except BaseException:
             os.unlink(partial)

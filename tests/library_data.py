@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from exchange.models.cities import Challenge, City, CityLanguage, Practice, PracticeChallenge
-from exchange.services import catalogue
+from exchange.services import catalogue, catalogue_export
 from exchange.services.cities import load_shipped_taxonomy
 
 
@@ -87,5 +87,5 @@ async def make_practice(
 
 async def export_text() -> str:
     out = io.StringIO()
-    await catalogue.export_catalogue(out)
+    await catalogue_export.export_catalogue(out)
     return out.getvalue()

@@ -25,7 +25,7 @@ from exchange.models.matching import Notice
 from exchange.services import (
     account_deletion,
     calendar_feed,
-    catalogue,
+    catalogue_export,
     checkins,
     circle_meetings,
     circle_members,
@@ -348,6 +348,6 @@ async def test_an_admin_searching_for_an_unlisted_circle_finds_nothing_anywhere(
     for notice in await Notice.all():
         clean(notice.message + json.dumps(notice.params))
     export = io.StringIO()
-    await catalogue.export_catalogue(export)
+    await catalogue_export.export_catalogue(export)
     clean(export.getvalue())
     clean(caplog.text)

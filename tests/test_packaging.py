@@ -22,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from exchange.i18n import SUPPORTED_LOCALES
+
 from support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +152,7 @@ def test_resources_come_from_the_installed_package(installed: Installed) -> None
         assert path.exists()
         assert path.resolve().is_relative_to(installed.venv.resolve()), path
     catalogues = sorted(p.parent.parent.name for p in paths[2].glob("*/LC_MESSAGES/messages.mo"))
-    assert catalogues == ["en", "fr"]
+    assert catalogues == sorted(SUPPORTED_LOCALES)
 
 
 @pytest.fixture(scope="module")

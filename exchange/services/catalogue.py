@@ -1,4 +1,5 @@
-"""Catalogue import and export: how a network moves its cities and practices in and out.
+"""Catalogue import: how a network brings its cities and practices in (`catalogue_export`
+takes them out).
 
 The format is described in docs/catalogue-format.md. An import reads the file twice,
 streaming: first it checks every entry and collects every problem with its location,
@@ -9,12 +10,11 @@ again changes nothing. Nothing is ever deleted by an import.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import IO, Any, TextIO
+from typing import IO, Any
 
 from tortoise.fields.data import JSON_DUMPS
 from tortoise.transactions import in_transaction
@@ -120,7 +120,7 @@ async def import_catalogue(source: IO[bytes], progress: Progress | None = None) 
 
     `source` must be seekable: it is read once to check and once to write.
     """
-    challenges = await _challenge_ids()
+    challenges = await challenge_ids()
     check = _Check(set(challenges))
     await check.run(source, progress)
     if check.problems:
@@ -141,7 +141,7 @@ def _rewound(source: IO[bytes]) -> IO[bytes]:
     return source
 
 
-async def _challenge_ids() -> dict[str, int]:
+async def challenge_ids() -> dict[str, int]:
     return dict(await Challenge.all().values_list("slug", "id"))
 
 
@@ -306,7 +306,7 @@ class _Writer:
 
     async def write_cities(self, batch: list[CityData]) -> None:
         existing = {city.key: city for city in await City.filter(key__in=[c.key for c in batch])}
-        languages = await _languages_of([city.id for city in existing.values()])
+        languages = await languages_of([city.id for city in existing.values()])
         created: list[CityData] = []
         updated: list[City] = []
         new_languages: dict[str, tuple[str, ...]] = {}
@@ -357,7 +357,7 @@ class _Writer:
                 if self.city_ids[d.city] not in self.new_cities
             ]
         )
-        links = await _challenges_of([row["id"] for row in existing.values()])
+        links = await challenges_of([row["id"] for row in existing.values()])
         created: list[PracticeData] = []
         updated: list[Practice] = []
         relink: dict[tuple[int, str], tuple[str, ...]] = {}
@@ -486,7 +486,7 @@ def _new_practice(city_id: int, data: PracticeData, now: datetime) -> tuple[Any,
     return (city_id, title, summary, since, outcomes, links, status, reviewed, now, now)
 
 
-async def _languages_of(city_ids: list[int]) -> dict[int, tuple[str, ...]]:
+async def languages_of(city_ids: list[int]) -> dict[int, tuple[str, ...]]:
     found: dict[int, list[str]] = {}
     rows = (
         await CityLanguage.filter(city_id__in=city_ids)
@@ -498,7 +498,7 @@ async def _languages_of(city_ids: list[int]) -> dict[int, tuple[str, ...]]:
     return {city_id: tuple(codes) for city_id, codes in found.items()}
 
 
-async def _challenges_of(practice_ids: list[int]) -> dict[int, list[int]]:
+async def challenges_of(practice_ids: list[int]) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
     rows = (
         await PracticeChallenge.filter(practice_id__in=practice_ids)
@@ -538,83 +538,3 @@ async def _practice_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, str], in
             if (city_id, title) in wanted:
                 found[(int(city_id), str(title))] = int(ident)
     return found
-
-
-async def export_catalogue(out: TextIO) -> tuple[int, int]:
-    """Write every city and practice in the catalogue format; return how many of each."""
-    slugs = {ident: slug for slug, ident in (await _challenge_ids()).items()}
-    out.write('{\n  "cities": [')
-    cities = 0
-    async for batch in _city_batches():
-        languages = await _languages_of([city.id for city in batch])
-        for city in batch:
-            out.write(",\n    " if cities else "\n    ")
-            out.write(_dump(_city_entry(city, languages.get(city.id, ()))))
-            cities += 1
-    out.write('\n  ],\n  "practices": [' if cities else '],\n  "practices": [')
-    practices = 0
-    async for batch in _city_batches():
-        by_id = {city.id: city.key for city in batch}
-        rows = await Practice.filter(city_id__in=list(by_id)).order_by("city_id", "title", "id")
-        rows.sort(key=lambda p: (by_id[p.city_id], p.title, p.id))
-        links = await _challenges_of([practice.id for practice in rows])
-        for practice in rows:
-            entry = _practice_entry(
-                by_id[practice.city_id],
-                practice,
-                [slugs[c] for c in links.get(practice.id, ())],
-            )
-            out.write(",\n    " if practices else "\n    ")
-            out.write(_dump(entry))
-            practices += 1
-    out.write('\n  ],\n  "challenges": [' if practices else '],\n  "challenges": [')
-    terms = await catalogue_terms.term_entries()
-    for position, entry in enumerate(terms):
-        out.write(",\n    " if position else "\n    ")
-        out.write(_dump(entry))
-    out.write("\n  ]\n}\n" if terms else "]\n}\n")
-    return cities, practices
-
-
-async def _city_batches(size: int = 500) -> AsyncIterator[list[City]]:
-    """Every city in key order, a batch at a time (keyset paging keeps memory flat)."""
-    last = ""
-    while True:
-        batch = await City.filter(key__gt=last).order_by("key").limit(size)
-        if not batch:
-            return
-        yield batch
-        last = batch[-1].key
-
-
-def _dump(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, ensure_ascii=False)
-
-
-def _city_entry(city: City, languages: Iterable[str]) -> dict[str, Any]:
-    return {
-        "key": city.key,
-        "name": city.name,
-        "country": city.country,
-        "region": city.region.value,
-        "population": city.population,
-        "languages": list(languages),
-        "timezone": city.timezone,
-        "mentoring_capacity": city.mentoring_capacity,
-        "profile": city.profile,
-    }
-
-
-def _practice_entry(city_key: str, practice: Practice, challenges: list[str]) -> dict[str, Any]:
-    return {
-        "city": city_key,
-        "title": practice.title,
-        "summary": practice.summary,
-        "challenges": challenges,
-        "since": practice.since,
-        "outcomes": practice.outcomes,
-        "links": list(practice.links),
-        "status": practice.status.value,
-        # str() of a date is its ISO form (and a driver handing back text passes through).
-        "last_reviewed": str(practice.last_reviewed) if practice.last_reviewed else None,
-    }
