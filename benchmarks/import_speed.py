@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +48,29 @@ def sentence(rng: random.Random, words: int) -> str:
 
 
 def write_catalogue(path: Path, n_cities: int, n_practices: int, seed: int) -> None:
-    """Written entry by entry, so even generating it keeps memory flat."""
+    """The import benchmark's catalogue: words drawn evenly from a small domain list."""
     rng = random.Random(seed)
+    write_entries(
+        path,
+        n_cities,
+        n_practices,
+        rng,
+        lambda count: sentence(rng, count),
+        lambda n: f"Practice {n}: {sentence(rng, 4)}",
+    )
+
+
+def write_entries(
+    path: Path,
+    n_cities: int,
+    n_practices: int,
+    rng: random.Random,
+    sentence_of: Callable[[int], str],
+    title_of: Callable[[int], str],
+) -> None:
+    """Cities and practices in the catalogue format, with text from `sentence_of` (a
+    sentence of so many words) and titles from `title_of` (the practice's number).
+    Written entry by entry, so even generating it keeps memory flat."""
     slugs = [
         term["slug"]
         for term in json.loads((ROOT / "exchange/data/taxonomy.json").read_text(encoding="utf-8"))
@@ -67,18 +89,18 @@ def write_catalogue(path: Path, n_cities: int, n_practices: int, seed: int) -> N
                 "languages": languages,
                 "timezone": zone,
                 "mentoring_capacity": rng.randint(0, 4),
-                "profile": sentence(rng, 25),
+                "profile": sentence_of(25),
             }
             out.write(("," if n else "") + json.dumps(city) + "\n")
         out.write('], "practices": [\n')
         for n in range(n_practices):
             practice = {
                 "city": f"city-{n % n_cities:05d}",
-                "title": f"Practice {n}: {sentence(rng, 4)}",
-                "summary": " ".join(sentence(rng, 12) for _ in range(4)),
+                "title": title_of(n),
+                "summary": " ".join(sentence_of(12) for _ in range(4)),
                 "challenges": rng.sample(slugs, rng.randint(1, 3)),
                 "since": rng.randint(1990, 2025),
-                "outcomes": sentence(rng, 10),
+                "outcomes": sentence_of(10),
                 "links": [f"https://example.org/practice/{n}"],
             }
             out.write(("," if n else "") + json.dumps(practice) + "\n")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
-import json
 import os
 import random
 import socket
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from import_speed import REGIONS  # noqa: E402
+from import_speed import write_entries  # noqa: E402
 
 SEED = 16
 TARGET_P95_MS = 50.0
@@ -90,39 +89,15 @@ class Words:
 
 
 def write_catalogue(path: Path, n_cities: int, n_practices: int, words: Words) -> None:
-    rng = words.rng
-    raw = (ROOT / "exchange/data/taxonomy.json").read_text(encoding="utf-8")
-    slugs = [term["slug"] for term in json.loads(raw)]
-    with path.open("w", encoding="utf-8") as out:
-        out.write('{"cities": [\n')
-        for n in range(n_cities):
-            region = rng.choice(sorted(REGIONS))
-            country, zone, languages = REGIONS[region]
-            city = {
-                "key": f"city-{n:05d}",
-                "name": f"City {n}",
-                "country": country,
-                "region": region,
-                "population": rng.randint(5_000, 5_000_000),
-                "languages": languages,
-                "timezone": zone,
-                "mentoring_capacity": rng.randint(0, 4),
-                "profile": words.sentence(25),
-            }
-            out.write(("," if n else "") + json.dumps(city) + "\n")
-        out.write('], "practices": [\n')
-        for n in range(n_practices):
-            practice = {
-                "city": f"city-{n % n_cities:05d}",
-                "title": f"{words.sentence(5)[:-1]} ({n})",
-                "summary": " ".join(words.sentence(12) for _ in range(4)),
-                "challenges": rng.sample(slugs, rng.randint(1, 3)),
-                "since": rng.randint(1990, 2025),
-                "outcomes": words.sentence(10),
-                "links": [f"https://example.org/practice/{n}"],
-            }
-            out.write(("," if n else "") + json.dumps(practice) + "\n")
-        out.write("]}\n")
+    """The import benchmark's catalogue, its text drawn from the Zipf vocabulary."""
+    write_entries(
+        path,
+        n_cities,
+        n_practices,
+        words.rng,
+        words.sentence,
+        lambda n: f"{words.sentence(5)[:-1]} ({n})",
+    )
 
 
 def queries(words: Words, count: int) -> list[str]:

@@ -19,6 +19,17 @@ from exchange.services import catalogue_version, matching
 
 from support import make_user
 
+# A request for help after an attack, as Lviv's official files it on the form.
+REQUEST_FORM = {
+    "city": "lviv-ua",
+    "challenges": ["post-attack-recovery"],
+    "description": "How do we support victims and bereaved families after an attack?",
+    "languages": "en",
+    "format": "online",
+    "time_frame": "within three months",
+    "peers_wanted": "1",
+}
+
 CHALLENGES = (
     ("post-attack-recovery", "Post-attack recovery", ["mental-health-trauma"]),
     ("mental-health-trauma", "Mental health and trauma support", ["post-attack-recovery"]),

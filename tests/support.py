@@ -129,6 +129,12 @@ async def sign_in(
     return response
 
 
+async def switch(client: httpx.AsyncClient, user: User) -> None:
+    """Sign `client` in as `user`, leaving whoever was signed in before."""
+    client.cookies.clear()
+    await sign_in(client, user.email)
+
+
 async def wait_for(predicate: Any, seconds: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while not predicate():

@@ -9,11 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from exchange.models.accounts import User
 from exchange.models.matching import PeerInvitation
 
 from matching_data import Catalogue, load_catalogue
-from support import post_form, sign_in
+from support import post_form, switch
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 REQUEST = {
@@ -29,11 +28,6 @@ REQUEST = {
 @pytest.fixture
 async def catalogue(client: httpx.AsyncClient) -> Catalogue:
     return await load_catalogue()
-
-
-async def switch(client: httpx.AsyncClient, user: User) -> None:
-    client.cookies.clear()
-    await sign_in(client, user.email)
 
 
 async def file_request(client: httpx.AsyncClient, **changes: object) -> str:

@@ -28,18 +28,8 @@ from exchange.services import (
 from exchange.services.errors import PermissionDenied, ValidationError
 from exchange.settings import Settings
 
-from matching_data import Catalogue, load_catalogue
-from support import SMTPServer, post_form, sign_in, text_part
-
-FORM = {
-    "city": "lviv-ua",
-    "challenges": ["post-attack-recovery"],
-    "description": "How do we support victims and bereaved families after an attack?",
-    "languages": "en",
-    "format": "online",
-    "time_frame": "within three months",
-    "peers_wanted": "1",
-}
+from matching_data import REQUEST_FORM, Catalogue, load_catalogue
+from support import SMTPServer, post_form, switch, text_part
 
 
 @pytest.fixture
@@ -47,14 +37,9 @@ async def catalogue(client: httpx.AsyncClient) -> Catalogue:
     return await load_catalogue()
 
 
-async def switch(client: httpx.AsyncClient, user: User) -> None:
-    client.cookies.clear()
-    await sign_in(client, user.email)
-
-
 async def file_request(client: httpx.AsyncClient, user: User, **changes: object) -> int:
     await switch(client, user)
-    response = await post_form(client, "/requests/new", {**FORM, **changes})
+    response = await post_form(client, "/requests/new", {**REQUEST_FORM, **changes})
     assert response.status_code == 303, response.text
     match = re.fullmatch(r"/requests/(\d+)", response.headers["location"])
     assert match

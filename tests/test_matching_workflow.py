@@ -43,7 +43,7 @@ from exchange.web import match_requests as web_match_requests
 from exchange.web import options as web_options
 from exchange.web import peer_invitations as web_peer_invitations
 
-from matching_data import Catalogue, load_catalogue
+from matching_data import REQUEST_FORM, Catalogue, load_catalogue
 from support import (
     SMTPServer,
     first_link,
@@ -51,18 +51,9 @@ from support import (
     make_user,
     post_form,
     sign_in,
+    switch,
     text_part,
 )
-
-FORM = {
-    "city": "lviv-ua",
-    "challenges": ["post-attack-recovery"],
-    "description": "How do we support victims and bereaved families after an attack?",
-    "languages": "en",
-    "format": "online",
-    "time_frame": "within three months",
-    "peers_wanted": "1",
-}
 
 
 @pytest.fixture
@@ -72,7 +63,7 @@ async def catalogue(client: httpx.AsyncClient) -> Catalogue:
 
 async def file_request(client: httpx.AsyncClient, user: User, **changes: object) -> int:
     await sign_in(client, user.email)
-    response = await post_form(client, "/requests/new", {**FORM, **changes})
+    response = await post_form(client, "/requests/new", {**REQUEST_FORM, **changes})
     assert response.status_code == 303, response.text
     match = re.fullmatch(r"/requests/(\d+)", response.headers["location"])
     assert match
@@ -81,11 +72,6 @@ async def file_request(client: httpx.AsyncClient, user: User, **changes: object)
 
 async def invite(client: httpx.AsyncClient, request_id: int, city: str) -> httpx.Response:
     return await post_form(client, f"/requests/{request_id}/invite", {"city": city})
-
-
-async def switch(client: httpx.AsyncClient, user: User) -> None:
-    client.cookies.clear()
-    await sign_in(client, user.email)
 
 
 async def invitation_for(request_id: int, city: str) -> PeerInvitation:
@@ -116,7 +102,7 @@ async def test_official_files_sees_candidates_with_reasons_and_invites(
     body = text_part(mail)
     assert "Lviv asks Manchester for peer support." in body
     assert "Post-attack recovery" in body
-    assert FORM["description"] in body
+    assert REQUEST_FORM["description"] in body
     assert first_link(body) == f"http://exchange.test/peer-invitations/{invitation.id}"
     assert f"/peer-invitations/{invitation.id}" in html_part(mail)
 
@@ -138,7 +124,7 @@ async def test_acceptance_creates_an_exchange_takes_capacity_and_tells_the_reque
     invitation = await invitation_for(request_id, "manchester-gb")
     await switch(client, catalogue.manchester)
     page = await client.get(f"/peer-invitations/{invitation.id}")
-    assert page.status_code == 200 and FORM["description"] in page.text
+    assert page.status_code == 200 and REQUEST_FORM["description"] in page.text
     response = await post_form(
         client, f"/peer-invitations/{invitation.id}", {"answer": "accept", "reason": "Glad to"}
     )
@@ -199,7 +185,7 @@ async def test_permission_edges(client: httpx.AsyncClient, catalogue: Catalogue)
     invitation = await invitation_for(request_id, "manchester-gb")
 
     # An official cannot file for another city.
-    response = await post_form(client, "/requests/new", {**FORM, "city": "nice-fr"})
+    response = await post_form(client, "/requests/new", {**REQUEST_FORM, "city": "nice-fr"})
     assert response.status_code == 403
     # The requester sees the invitation but cannot answer for the invited city.
     assert (await client.get(f"/peer-invitations/{invitation.id}")).status_code == 200
@@ -223,7 +209,7 @@ async def test_permission_edges(client: httpx.AsyncClient, catalogue: Catalogue)
 
     # Staff can file for any city and answer for any city.
     await switch(client, catalogue.staff)
-    response = await post_form(client, "/requests/new", {**FORM, "city": "toronto-ca"})
+    response = await post_form(client, "/requests/new", {**REQUEST_FORM, "city": "toronto-ca"})
     assert response.status_code == 303
     response = await post_form(client, f"/peer-invitations/{invitation.id}", {"answer": "accept"})
     assert response.status_code == 303
