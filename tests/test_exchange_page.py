@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_matching_workflow import FORM, accepted_exchange, switch
+from test_matching_workflow import accepted_exchange
 
 from exchange.models.accounts import User
 from exchange.models.cities import Challenge, City
@@ -20,8 +20,8 @@ from exchange.models.matching import (
 from exchange.services import catalogue_version, outbox
 from exchange.settings import Settings
 
-from matching_data import Catalogue, load_catalogue
-from support import SMTPServer, first_link, make_user, post_form, text_part
+from matching_data import REQUEST_FORM, Catalogue, load_catalogue
+from support import SMTPServer, first_link, make_user, post_form, switch, text_part
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ async def test_the_exchange_shows_both_cities_people_and_the_request(
     assert "mailto:mary@manchester.example" in people
     assert "olena@lviv.example" not in people
     assert "Europe/London, now" in people and "Europe/Kyiv, now" in people
-    assert FORM["description"] in page  # type: ignore[operator]
+    assert REQUEST_FORM["description"] in page  # type: ignore[operator]
     assert "Post-attack recovery" in page.split('id="request-heading"', 1)[1]
     assert f'action="/exchanges/{exchange.id}/call"' in page
     assert "No messages yet." in page

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_matching_workflow import file_request, invitation_for, invite, switch
+from test_matching_workflow import file_request, invitation_for, invite
 
 from exchange.models.accounts import Role, User
 from exchange.models.matching import Notice
@@ -14,7 +14,7 @@ from exchange.services import outbox
 from exchange.settings import Settings
 
 from matching_data import Catalogue, load_catalogue
-from support import SMTPServer, first_link, make_user, post_form, sign_in, text_part
+from support import SMTPServer, first_link, make_user, post_form, sign_in, switch, text_part
 
 MESSAGE = "Lviv asks your city for peer support: the invitation waits for an answer"
 

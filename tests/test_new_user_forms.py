@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_matching_workflow import FORM, file_request, invitation_for, invite, switch
+from test_matching_workflow import file_request, invitation_for, invite
 
 from exchange.models.cities import City
 
-from matching_data import Catalogue, load_catalogue
-from support import post_form
+from matching_data import REQUEST_FORM, Catalogue, load_catalogue
+from support import post_form, switch
 
 
 @pytest.fixture
@@ -50,7 +50,9 @@ async def test_the_request_form_summary_takes_the_focus(
     client: httpx.AsyncClient, catalogue: Catalogue
 ) -> None:
     await switch(client, catalogue.lviv)
-    failed = await post_form(client, "/requests/new", {**FORM, "challenges": [], "description": ""})
+    failed = await post_form(
+        client, "/requests/new", {**REQUEST_FORM, "challenges": [], "description": ""}
+    )
     assert failed.status_code == 400
     summary = failed.text.split('class="error-summary"', 1)
     assert len(summary) == 2

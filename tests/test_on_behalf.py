@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_matching_workflow import accepted_exchange, file_request, invitation_for, invite, switch
+from test_matching_workflow import accepted_exchange, file_request, invitation_for, invite
 
 from exchange.models.accounts import User
 
 from matching_data import Catalogue, load_catalogue
+from support import switch
 
 
 @pytest.fixture
