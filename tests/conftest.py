@@ -18,6 +18,7 @@ from exchange import db
 from exchange.app import create_app
 from exchange.services import catalogue_cache, taxonomy
 from exchange.settings import Settings
+from exchange.web import visitor_pages
 
 from browser_support import CHROMIUM, CHROMIUM_FLAGS, failed, keep_open_pages
 from support import SMTPServer, free_port, wait_for
@@ -86,6 +87,7 @@ async def clean_db(database: str) -> AsyncIterator[str]:
     # The catalogue version starts again with the tables: forget what was derived before.
     taxonomy.forget()
     catalogue_cache.clear()
+    visitor_pages.forget()
     yield database
 
 

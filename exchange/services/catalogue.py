@@ -30,7 +30,7 @@ from exchange.models.cities import (
     PracticeChallenge,
 )
 from exchange.resources import resource_path
-from exchange.services import catalogue_terms, catalogue_version, permissions
+from exchange.services import catalogue_terms, catalogue_version, permissions, visitor_stamp
 from exchange.services.json_stream import Item, JSONStreamError, Section, read_sections
 from exchange.services.library_rules import (
     CITY_FIELDS,
@@ -133,6 +133,7 @@ async def import_catalogue(source: IO[bytes], progress: Progress | None = None) 
         else:
             await writer.run(_rewound(source), SECTIONS, progress)
         await catalogue_version.bump()
+    visitor_stamp.expire()
     return writer.report
 
 

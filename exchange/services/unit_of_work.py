@@ -17,7 +17,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from exchange.models.accounts import User
-from exchange.services import audit, catalogue_version, matching, notices, outbox
+from exchange.services import audit, catalogue_version, matching, notices, outbox, visitor_stamp
 from exchange.services.outbox import Attachment
 from exchange.settings import Settings
 
@@ -114,6 +114,8 @@ class UnitOfWork:
             await catalogue_version.bump()
         if self._availability_changed:
             await matching.bump_availability()
+        if self._catalogue_changed or self._availability_changed:
+            self._after_commit.append(visitor_stamp.expire)
         for mail in self._mail:
             await outbox.queue_email(
                 self._settings(),

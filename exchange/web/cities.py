@@ -24,6 +24,7 @@ from exchange.web.auth import current_user, require_user, signed_in, staff_only
 from exchange.web.forms import read_form, text, values
 from exchange.web.options import timezone_options
 from exchange.web.rendering import flash, redirect, render
+from exchange.web.visitor_pages import kept_for_visitors
 
 CITY_FIELDS = (
     "name",
@@ -83,6 +84,7 @@ def _labels() -> dict[str, object]:
     }
 
 
+@kept_for_visitors
 async def directory(request: Request) -> Response:
     params = request.query_params
     filters = cities.DirectoryFilters(
@@ -112,6 +114,7 @@ async def directory(request: Request) -> Response:
     )
 
 
+@kept_for_visitors
 async def city_page(request: Request) -> Response:
     view = await library_views.city_page(
         current_user(request),
@@ -216,6 +219,7 @@ async def practice_new(request: Request) -> Response:
     return response
 
 
+@kept_for_visitors
 async def practice_page(request: Request) -> Response:
     page = await library_views.practice_page(
         current_user(request), request.path_params["practice_id"]
@@ -266,6 +270,7 @@ async def practice_edit(request: Request) -> Response:
     return response
 
 
+@kept_for_visitors
 async def challenge_list(request: Request) -> Response:
     page = await cities.list_challenges(
         current_user(request), page_number(request.query_params.get("page"))
@@ -277,6 +282,7 @@ async def challenge_list(request: Request) -> Response:
 CITIES_PAGE = "cities_page"
 
 
+@kept_for_visitors
 async def challenge_detail(request: Request) -> Response:
     view = await cities.challenge_page(
         current_user(request),
