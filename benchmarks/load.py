@@ -260,6 +260,20 @@ def start(command: list[str], env: dict[str, str], port: int, log: Path) -> subp
     sys.exit(f"{' '.join(command)} did not answer in 120 s; see {log}")
 
 
+def wait_for_match_index(port: int, limit_s: float = 600) -> float:
+    """Seconds until the app's worker has its matching index (built, or loaded from a
+    snapshot; read from /metrics). Preparing it takes the worker's CPU, so pages timed
+    before it is ready are timed against the build."""
+    started = time.monotonic()
+    ready = b"exchange_matching_index_catalogue_version{"
+    while time.monotonic() - started < limit_s:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
+            if ready in answer.read():
+                break
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -441,6 +455,8 @@ def main() -> None:
         ceiling_port,
         args.work / "ceiling.log",
     )
+    waited = wait_for_match_index(app_port)
+    print(f"the app's matching index was ready {waited:.1f} s after it began serving", flush=True)
     results: dict[str, list[tuple[Run, Run]]] = {page.label: [] for page in chosen}
     try:
         ceiling_url = f"http://127.0.0.1:{ceiling_port}/"

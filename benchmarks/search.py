@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from import_speed import write_entries  # noqa: E402
+from load import wait_for_match_index  # noqa: E402
 
 SEED = 16
 TARGET_P95_MS = 50.0
@@ -315,12 +316,8 @@ def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         sys.exit("exchange serve did not answer within 60 s")
     # Time the pages once the worker's matching index is ready (built or loaded from a
     # snapshot): preparing it takes the process's CPU meanwhile.
-    started = time.monotonic()
-    while b"exchange_matching_index_catalogue_version{" not in get(port, "/metrics")[2]:
-        if time.monotonic() - started > 600:
-            break
-        time.sleep(0.5)
-    print(f"the worker's matching index was ready {time.monotonic() - started:.1f} s after start")
+    waited = wait_for_match_index(port)
+    print(f"the worker's matching index was ready {waited:.1f} s after start")
     return server
 
 
