@@ -378,3 +378,26 @@ async def test_a_published_brief_keeps_the_city_it_names_from_consent_withdrawal
     with pytest.raises(findings.Conflict):
         await findings.revoke_consent(world.olena, world.dialogue.id)
     assert await Invitee.exists(dialogue_id=world.dialogue.id)
+
+
+async def test_a_brief_kept_for_visitors_follows_each_publication_and_visibility_change(
+    world: World, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    brief_id = await publish_clean_brief(world, settings, "public")
+    finding = await findings.Finding.first()
+    assert finding is not None
+    assert "What cities learned after attacks." in (await client.get(f"/briefs/{brief_id}")).text
+
+    def edit(summary: str, visibility: str) -> BriefInput:
+        return BriefInput(
+            title="Ten key findings on recovery",
+            summary=summary,
+            visibility=visibility,
+            findings=[finding.id],
+        )
+
+    await briefs.check_update_brief(world.staff, brief_id, edit("Cities met in June.", "public"))
+    await briefs.check_publish(settings, world.staff, brief_id)
+    assert "Cities met in June." in (await client.get(f"/briefs/{brief_id}")).text
+    await briefs.check_update_brief(world.staff, brief_id, edit("Cities met in June.", "members"))
+    assert (await client.get(f"/briefs/{brief_id}")).status_code == 404

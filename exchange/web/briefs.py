@@ -22,6 +22,7 @@ from exchange.services.pagination import page_number
 from exchange.web.auth import current_user, require_user, signed_in, staff_only
 from exchange.web.forms import path_id, read_form, text
 from exchange.web.rendering import flash, redirect, render
+from exchange.web.visitor_pages import kept_for_visitors
 
 NETWORK = "Exchange"
 
@@ -83,6 +84,11 @@ async def brief_list(request: Request) -> Response:
     )
 
 
+async def _brief_stamp(request: Request) -> object:
+    return await briefs.reader_stamp(path_id(request, "brief_id"))
+
+
+@kept_for_visitors(_brief_stamp)
 async def brief_show(request: Request) -> Response:
     user = current_user(request)
     number = request.path_params.get("number")
