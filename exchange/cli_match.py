@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from exchange.domain.matching import Candidate, MatchError, MatchIndex, MatchQuery
+from exchange.services.candidates import score_parts
 from exchange.services.reasons import reason_texts
 
 DEFAULT_LIMIT = 5
@@ -88,6 +89,10 @@ def result_json(candidate: Candidate) -> dict[str, Any]:
     return {
         "city": candidate.city_key,
         "score": round(candidate.score, 4),
+        # The same labelled shares as the candidates page and the API.
+        "score_parts": [
+            {"part": p.part, "label": p.label, "share": p.share} for p in score_parts(candidate)
+        ],
         "reasons": reason_texts(candidate.reasons),
     }
 

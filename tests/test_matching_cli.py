@@ -77,8 +77,13 @@ async def test_single_request_as_json(clean_db: str, tmp_path: Path) -> None:
     assert status == 0, err
     results = json.loads(out)["results"]
     assert [r["city"] for r in results] == ["manchester-gb", "nice-fr"]
-    assert all(set(r) == {"city", "score", "reasons"} for r in results)
+    assert all(set(r) == {"city", "score", "score_parts", "reasons"} for r in results)
     assert 0 < results[1]["score"] <= results[0]["score"] <= 1
+    for result in results:
+        parts = {p["part"]: p for p in result["score_parts"]}
+        assert set(parts) >= {"taxonomy", "text", "language", "region", "size", "availability"}
+        assert abs(sum(p["share"] for p in parts.values()) - 1) < 0.01
+        assert parts["taxonomy"]["label"] == "Taxonomy fit"
     assert "Works in your preferred language: French" in results[1]["reasons"]
 
 
