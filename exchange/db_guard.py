@@ -154,7 +154,9 @@ class LimitedConnection(asyncpg.Connection):  # type: ignore[misc]
                 raise timed_out(limit) from exc
             raise
         finally:
-            spent(time.perf_counter() - started)
+            # The pool's reset on release is its housekeeping, not a statement of the caller.
+            if not self._resetting:
+                spent(time.perf_counter() - started)
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
         return await self._limited(super().execute, *args, **kwargs)
