@@ -179,6 +179,8 @@ async def add_briefs(url: str, count: int, words: Words) -> None:
             rows.append([*values, stamp, stamp])
         async with in_transaction() as tx:
             await tx.execute_many(insert, rows)
+        # As autovacuum would, in time (the import does it for what it writes).
+        await db.refresh_statistics(("brief", "brief_search"))
     finally:
         await db.close_db()
 

@@ -46,6 +46,8 @@ FORMAT_GUIDE = resource_path("docs/catalogue-format.md")
 SECTIONS = ("cities", "practices", "challenges")
 BATCH_SIZE = 2000
 QUERY_CHUNK = 500
+# What an import writes: their planner statistics are refreshed after a large one.
+IMPORTED_TABLES = ("city", "city_language", "practice", "practice_challenge", "practice_search")
 
 # Called with the phase ("check" or "write"), bytes read so far and the file's size.
 Progress = Callable[[str, int], None]
@@ -134,6 +136,8 @@ async def import_catalogue(source: IO[bytes], progress: Progress | None = None) 
             await writer.run(_rewound(source), SECTIONS, progress)
         await catalogue_version.bump()
     visitor_stamp.expire()
+    if writer.report.cities_created + writer.report.practices_created >= BATCH_SIZE:
+        await db.refresh_statistics(IMPORTED_TABLES)
     return writer.report
 
 
