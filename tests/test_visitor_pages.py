@@ -3,6 +3,8 @@ on the next request, and signed-in readers and flashed messages never see a kept
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 
 import httpx
@@ -118,3 +120,30 @@ async def test_a_missing_page_is_not_kept(client: httpx.AsyncClient, lyon: City)
     assert (await client.get("/cities/nowhere")).status_code == 404
     await make_city("nowhere", name="Nowhere")
     assert (await client.get("/cities/nowhere")).status_code == 200
+
+
+def statements_logged(caplog: pytest.LogCaptureFixture) -> list[int]:
+    return [int(r.db_statements) for r in caplog.records if hasattr(r, "db_statements")]
+
+
+async def test_visitors_arriving_together_wait_for_one_render(
+    client: httpx.AsyncClient, lyon: City, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the kept pages are dropped (the data or the minute moved), the visitors then
+    arriving for a page take the one render the first of them started."""
+    caplog.set_level(logging.INFO, logger="exchange.access")
+    await client.get("/cities")
+    visitor_pages.forget()
+    caplog.clear()
+    await client.get("/cities")
+    (alone,) = statements_logged(caplog)
+    assert alone >= 3
+    visitor_pages.forget()
+    caplog.clear()
+    client.cookies.clear()  # eight new visitors, eight tokens
+    answers = await asyncio.gather(*(client.get("/cities") for _ in range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({page_token(a.text) for a in answers}) == 8
+    counts = statements_logged(caplog)
+    assert len(counts) == 8
+    assert sum(counts) == alone, counts

@@ -14,6 +14,7 @@ answer but a 200 page are never kept.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections import OrderedDict
@@ -47,6 +48,8 @@ _size = [0]
 # The data's state and the minute the kept pages were rendered under; when either moves,
 # they all go.
 _generation: list[_Generation | None] = [None]
+# Pages being rendered, for the requests that arrive for them meanwhile.
+_rendering: dict[_Key, asyncio.Future[bytes | None]] = {}
 
 
 def kept_for_visitors(own_stamp: OwnStamp | None = None) -> Callable[[Endpoint], Endpoint]:
@@ -78,25 +81,58 @@ def _kept(endpoint: Endpoint, own_stamp: OwnStamp | None) -> Endpoint:
             _generation[0] = generation
         own = await own_stamp(request) if own_stamp is not None else None
         key = (request.url.path, request.url.query, i18n.current_locale(), own)
-        token: str = state.get("csrf_token", "")
         body = _pages.get(key)
-        if body is None:
-            state["csrf_token"] = PLACEHOLDER
-            try:
-                response = await endpoint(request)
-            finally:
-                state["csrf_token"] = token
-            if response.status_code != 200 or not isinstance(response, HTMLResponse):
-                return response
-            body = bytes(response.body)
-            # Not if the data moved on while this page was being rendered.
-            if _generation[0] == generation:
-                _keep(key, body)
-        else:
+        if body is not None:
             _pages.move_to_end(key)
+        else:
+            rendering = _rendering.get(key)
+            if rendering is not None:
+                # Shielded: one waiter going away does not cancel the render the others
+                # wait for. None: that render was not a page to keep; render our own.
+                body = await asyncio.shield(rendering)
+            if body is None:
+                rendered = await _render(endpoint, request, key, generation)
+                if isinstance(rendered, Response):
+                    return rendered
+                body = rendered
+        token: str = state.get("csrf_token", "")
         return HTMLResponse(body.replace(_PLACEHOLDER_BYTES, token.encode()))
 
     return serve
+
+
+async def _render(
+    endpoint: Endpoint, request: Request, key: _Key, generation: _Generation
+) -> bytes | Response:
+    """The page's body with the placeholder for the token, kept; or, when it is not a
+    page to keep, the endpoint's own response.
+
+    Requests for the same page arriving meanwhile wait for this render rather than
+    render it again: when the minute or the data moves, every page is dropped at once,
+    and under load dozens of requests for a page would otherwise all find it missing.
+    """
+    state = request.scope.setdefault("state", {})
+    token = state.get("csrf_token", "")
+    done: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+    first = _rendering.setdefault(key, done) is done
+    body: bytes | None = None
+    try:
+        state["csrf_token"] = PLACEHOLDER
+        try:
+            response = await endpoint(request)
+        finally:
+            state["csrf_token"] = token
+        if response.status_code != 200 or not isinstance(response, HTMLResponse):
+            return response
+        body = bytes(response.body)
+        # Not if the data moved on while this page was being rendered.
+        if _generation[0] == generation:
+            _keep(key, body)
+        return body
+    finally:
+        done.set_result(body)
+        if first:
+            del _rendering[key]
 
 
 def _keep(key: _Key, body: bytes) -> None:
