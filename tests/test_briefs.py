@@ -7,15 +7,17 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 import pytest
 
 from exchange.models.accounts import Role, User
+from exchange.models.briefs import Brief
 from exchange.models.cities import City, Region
 from exchange.models.dialogues import Dialogue, Invitee
-from exchange.services import briefs, dialogues, findings, rsvp, tokens
+from exchange.services import briefs, dialogues, findings, rsvp, tokens, visitor_stamp
 from exchange.services.briefs import BriefInput
 from exchange.services.cities import load_shipped_taxonomy
 from exchange.services.dialogues import DialogueInput
@@ -401,3 +403,31 @@ async def test_a_brief_kept_for_visitors_follows_each_publication_and_visibility
     assert "Cities met in June." in (await client.get(f"/briefs/{brief_id}")).text
     await briefs.check_update_brief(world.staff, brief_id, edit("Cities met in June.", "members"))
     assert (await client.get(f"/briefs/{brief_id}")).status_code == 404
+
+
+async def test_the_library_search_kept_for_visitors_follows_the_briefs(
+    world: World, settings: Settings, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brief_id = await publish_clean_brief(world, settings, "public")
+    finding = await findings.Finding.first()
+    assert finding is not None
+    link = f'href="/briefs/{brief_id}"'
+    assert link in (await client.get("/library?q=recovery")).text
+
+    def edit(summary: str, visibility: str) -> BriefInput:
+        return BriefInput(
+            title="Ten key findings on recovery",
+            summary=summary,
+            visibility=visibility,
+            findings=[finding.id],
+        )
+
+    await briefs.check_update_brief(world.staff, brief_id, edit("Lantern walks.", "members"))
+    assert link not in (await client.get("/library?q=recovery")).text
+    await briefs.check_update_brief(world.staff, brief_id, edit("Lantern walks.", "public"))
+    await briefs.check_publish(settings, world.staff, brief_id)
+    assert link in (await client.get("/library?q=lantern")).text
+    # Another worker hides it: this one finds out when it reads the stamp again.
+    await Brief.filter(id=brief_id).update(visibility="members", updated_at=datetime.now(UTC))
+    monkeypatch.setattr(visitor_stamp, "REFRESH_SECONDS", 0.0)
+    assert link not in (await client.get("/library?q=lantern")).text

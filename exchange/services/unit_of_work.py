@@ -114,8 +114,9 @@ class UnitOfWork:
             await catalogue_version.bump()
         if self._availability_changed:
             await matching.bump_availability()
-        if self._catalogue_changed or self._availability_changed:
-            self._after_commit.append(visitor_stamp.expire)
+        # Any change may be one visitors see (a brief published, say): the stamp of the
+        # pages kept for them is read again.
+        self._after_commit.append(visitor_stamp.expire)
         for mail in self._mail:
             await outbox.queue_email(
                 self._settings(),

@@ -19,11 +19,13 @@ from exchange.web.cities import region_options
 from exchange.web.forms import read_form
 from exchange.web.rendering import flash, redirect, render
 from exchange.web.traffic import expensive
+from exchange.web.visitor_pages import kept_for_visitors
 
 MAX_QUERY = 200
 PROBLEMS_SHOWN = 200
 
 
+@kept_for_visitors()
 @expensive("search")
 async def library(request: Request) -> Response:
     params = request.query_params

@@ -1,10 +1,11 @@
 """Library pages every visitor who is not signed in sees alike, rendered once and kept.
 
-A visitor's front page, directory, city, practice or challenge page depends only on the
-catalogue, on capacity and peer history, on the language, on the address and (for a
-city's local time) on the minute. Rendering it again for every visitor costs tens of
-times what serving it does, so each worker keeps the rendered page under all of those
-(`visitor_stamp` names the data's state) and serves it until one of them moves.
+A visitor's front page, directory, city, practice, challenge or brief page, or library
+search, depends only on the catalogue, on capacity and peer history, on the briefs, on
+the language, on the address and (for a city's local time) on the minute. Rendering it
+again for every visitor costs tens of times what serving it does, so each worker keeps
+the rendered page under all of those (`visitor_stamp` names the data's state) and serves
+it until one of them moves.
 
 The one thing personal to a visitor in such a page is the CSRF token in the layout: a
 kept page holds a placeholder in its place, replaced by the visitor's own token on the
@@ -42,7 +43,7 @@ PLACEHOLDER = "csrf-" + secrets.token_urlsafe(24)
 _PLACEHOLDER_BYTES = PLACEHOLDER.encode()
 
 _Key = tuple[str, str, str, object]
-_Generation = tuple[tuple[int, int], int]
+_Generation = tuple[visitor_stamp.Stamp, int]
 _pages: OrderedDict[_Key, bytes] = OrderedDict()
 _size = [0]
 # The data's state and the minute the kept pages were rendered under; when either moves,
