@@ -518,28 +518,37 @@ async def challenges_of(practice_ids: list[int]) -> dict[int, list[int]]:
 async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], dict[str, Any]]:
     """The stored practices among (city id, title) pairs, as the values an import
     compares (plain values: no model objects for the many that are unchanged)."""
-    wanted = set(keys)
+    ids = await _practice_ids(keys)
     found: dict[tuple[int, str], dict[str, Any]] = {}
-    for chunk in _chunks(sorted(wanted), QUERY_CHUNK):
-        query = Practice.filter(
-            city_id__in={city for city, _title in chunk}, title__in={t for _c, t in chunk}
-        )
-        for row in await query.values("id", "city_id", "title", *_PRACTICE_COLUMNS):
-            ident = (row["city_id"], row["title"])
-            if ident in wanted:
-                found[ident] = row
+    for chunk in _chunks(sorted(ids.values()), QUERY_CHUNK):
+        for row in await Practice.filter(id__in=chunk).values(
+            "id", "city_id", "title", *_PRACTICE_COLUMNS
+        ):
+            found[(row["city_id"], row["title"])] = row
     return found
 
 
 async def _practice_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    """The ids of stored practices among (city id, title) pairs."""
-    wanted = set(keys)
+    """The ids of stored practices among (city id, title) pairs.
+
+    Asked as pairs: cities IN (...) AND titles IN (...) would have the database probe
+    every city of a batch with every title, thousands of lookups per statement.
+    """
+    conn = db.connection()
+    sqlite = db.dialect() == "sqlite"
     found: dict[tuple[int, str], int] = {}
-    for chunk in _chunks(sorted(wanted), QUERY_CHUNK):
-        rows = await Practice.filter(
-            city_id__in={city for city, _title in chunk}, title__in={t for _c, t in chunk}
-        ).values_list("id", "city_id", "title")
-        for ident, city_id, title in rows:
-            if (city_id, title) in wanted:
-                found[(int(city_id), str(title))] = int(ident)
+    for chunk in _chunks(sorted(set(keys)), QUERY_CHUNK):
+        numbers = iter(range(1, 2 * len(chunk) + 1))
+        pairs = ", ".join(
+            "(?, ?)" if sqlite else f"(${next(numbers)}::integer, ${next(numbers)})" for _ in chunk
+        )
+        # The pairs lead (CROSS JOIN keeps SQLite from scanning every practice instead).
+        sql = (
+            f"WITH wanted (city_id, title) AS (VALUES {pairs})"  # noqa: S608 - placeholders
+            " SELECT p.id AS id, p.city_id AS city_id, p.title AS title FROM wanted"
+            " CROSS JOIN practice p WHERE p.city_id = wanted.city_id AND p.title = wanted.title"
+        )
+        _, rows = await conn.execute_query(sql, [value for pair in chunk for value in pair])
+        for row in rows:
+            found[(int(row["city_id"]), str(row["title"]))] = int(row["id"])
     return found
