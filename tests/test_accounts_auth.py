@@ -157,7 +157,15 @@ async def test_twenty_failures_lock_the_address(client: httpx.AsyncClient) -> No
 
 @pytest.mark.parametrize(
     "target",
-    ["//evil.example/", "https://evil.example/", "/\\evil.example", "http:/evil", "evil", ""],
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "http:/evil",
+        "evil",
+        "",
+        "//[::1",
+    ],
 )
 async def test_next_only_accepts_local_paths(client: httpx.AsyncClient, target: str) -> None:
     await make_user("o@example.org")

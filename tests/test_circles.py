@@ -457,6 +457,11 @@ async def test_a_meeting_in_the_past_or_with_a_bad_link_is_refused(
             settings, people["fay"], circle.id, past, 5, "javascript:alert(1)"
         )
     assert set(getattr(refused.value, "fields", {})) == {"start", "duration", "online_url"}
+    with pytest.raises(Exception) as refused:
+        await circle_meetings.check_schedule(
+            settings, people["fay"], circle.id, "2031-01-01T10:00:00+00:00", 60, "https://[::1/c"
+        )
+    assert set(getattr(refused.value, "fields", {})) == {"online_url"}
     with pytest.raises(Exception) as denied:
         await circle_meetings.check_schedule(
             settings, people["mo"], circle.id, "2031-01-01T10:00:00+00:00", 60

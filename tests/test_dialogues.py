@@ -624,3 +624,10 @@ async def test_control_characters_are_refused_in_dialogue_fields(
         )
     assert set(refused.value.fields) == {"title", "description"}
     assert not await Dialogue.exists()
+    for link in ("javascript:alert(1)", "https://[::1/room", "https://meet.example/a b"):
+        with pytest.raises(ValidationError) as refused:
+            await dialogues.check_create_dialogue(
+                settings, people["staff"], DialogueInput(title="Linked", online_url=link)
+            )
+        assert set(refused.value.fields) == {"online_url"}, link
+    assert not await Dialogue.exists()

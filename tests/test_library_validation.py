@@ -77,6 +77,7 @@ PRACTICE_CASES: list[tuple[str, Any, str]] = [
     ("outcomes", ["x"], "practices[0].outcomes: must be text"),
     ("links", ["javascript:alert(1)"], "practices[0].links[0]: must be a web address"),
     ("links", [3], "practices[0].links[0]: must be text"),
+    ("links", ["https://[::1/x"], "practices[0].links[0]: must be a web address"),
     ("status", "secret", "practices[0].status: must be 'draft' or 'published'"),
     ("last_reviewed", "31/01/2025", "practices[0].last_reviewed: must be a date"),
     ("author", "me", "practices[0].author: unknown field"),

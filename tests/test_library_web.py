@@ -240,6 +240,12 @@ async def test_officials_create_and_edit_practices_of_their_city(
     assert response.status_code == 400
     for field in ("title", "challenges", "since", "links", "last_reviewed"):
         assert f'id="error-{field}"' in response.text, field
+    # An address the standard library cannot even split is refused the same way.
+    response = await post_form(
+        client, f"/practices/{practice.id}/edit", {**form, "links": "https://[::1/x"}
+    )
+    assert response.status_code == 400
+    assert 'id="error-links"' in response.text
 
 
 async def test_the_directory_filters_sorts_and_pages(

@@ -32,7 +32,7 @@ from exchange.services.errors import Conflict, ValidationError
 from exchange.services.outbox import Attachment
 from exchange.services.polls import working_hours_of
 from exchange.services.unit_of_work import UnitOfWork, unit_of_work
-from exchange.services.validation import Checker, is_timezone
+from exchange.services.validation import Checker, is_timezone, is_web_link
 from exchange.services.visibility import InCircle
 from exchange.settings import Settings
 
@@ -236,8 +236,7 @@ async def check_schedule(
     if length is None:
         checker.fail("duration", _("Give the length in minutes, from 15 to 480."))
     url = online_url.strip()
-    parts = urlsplit(url)
-    if url and (parts.scheme not in ("http", "https") or not parts.netloc or " " in url):
+    if url and not is_web_link(url):
         checker.fail("online_url", _("Give the full meeting link, starting with https://."))
     elif len(url) > 500:
         checker.fail("online_url", _("Use at most %(count)d characters.") % {"count": 500})

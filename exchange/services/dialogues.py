@@ -33,7 +33,7 @@ from exchange.services import dialogue_mail, findings, permissions, taxonomy, vi
 from exchange.services.errors import Conflict
 from exchange.services.pagination import Page, paginate
 from exchange.services.unit_of_work import unit_of_work
-from exchange.services.validation import Checker, check_text, is_timezone
+from exchange.services.validation import Checker, check_text, is_timezone, is_web_link
 from exchange.settings import Settings
 
 MAX_TITLE = 200
@@ -145,9 +145,7 @@ async def check_dialogue_input(data: DialogueInput) -> CheckedDialogue:
         if host is None:
             checker.fail("host_city", _("Choose a city from the list."))
     online_url = data.online_url.strip()
-    if online_url and (
-        urlsplit(online_url).scheme not in ("http", "https") or not urlsplit(online_url).netloc
-    ):
+    if online_url and not is_web_link(online_url):
         checker.fail("online_url", _("Give the full meeting link, starting with https://."))
     venue = data.venue.strip()
     if len(venue) > 300:

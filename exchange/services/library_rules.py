@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -22,7 +21,7 @@ from exchange import i18n
 from exchange.i18n import gettext as _
 from exchange.i18n import ngettext
 from exchange.models.cities import PracticeStatus, Region
-from exchange.services.validation import is_clean, is_timezone
+from exchange.services.validation import is_clean, is_timezone, is_web_link
 
 Fail = Callable[[str, str], None]
 
@@ -272,16 +271,6 @@ def check_city(entry: Mapping[str, Any], fail: Fail) -> CityData:
         timezone=timezone,
         mentoring_capacity=capacity or 0,
         profile=profile,
-    )
-
-
-def is_web_link(url: str) -> bool:
-    parts = urlsplit(url)
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.netloc)
-        and " " not in url
-        and is_clean(url)
     )
 
 

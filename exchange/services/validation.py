@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from exchange.i18n import gettext as _
@@ -48,6 +49,21 @@ def is_clean(value: str, *, multiline: bool = False) -> bool:
     """
     forbidden = MULTI_LINE_FORBIDDEN if multiline else ONE_LINE_FORBIDDEN
     return forbidden.search(value) is None
+
+
+def is_web_link(url: str) -> bool:
+    """An http or https address naming a host, one line without spaces: what a link on a
+    page or in an invitation may be (never `javascript:` or a local file)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # such as an unclosed "[" of an IPv6 address
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and " " not in url
+        and is_clean(url)
+    )
 
 
 def control_character_message(multiline: bool = False) -> str:

@@ -113,7 +113,10 @@ def safe_next(target: str | None, default: str = "/") -> str:
     """Only a local path may follow sign-in: never another host (no open redirect)."""
     if not target:
         return default
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "//[", say: nothing to follow
+        return default
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     if "\\" in target or any(ord(ch) < 32 for ch in target):
