@@ -504,39 +504,54 @@ async def languages_of(city_ids: list[int]) -> dict[int, tuple[str, ...]]:
 
 
 async def challenges_of(practice_ids: list[int]) -> dict[int, list[int]]:
+    """Each practice's challenge ids, in the order they were linked."""
+    sqlite = db.dialect() == "sqlite"
     found: dict[int, list[int]] = {}
-    rows = (
-        await PracticeChallenge.filter(practice_id__in=practice_ids)
-        .order_by("practice_id", "id")
-        .values_list("practice_id", "challenge_id")
-    )
-    for practice_id, challenge_id in rows:
-        found.setdefault(practice_id, []).append(challenge_id)
+    for chunk in _chunks(practice_ids, BATCH_SIZE):
+        # Raw SQL: building an IN list of thousands of ids through the query builder
+        # costs more than running it.
+        ids = ", ".join("?" for _ in chunk) if sqlite else "SELECT unnest($1::integer[])"
+        sql = (
+            "SELECT practice_id, challenge_id FROM practice_challenge"  # noqa: S608
+            f" WHERE practice_id IN ({ids}) ORDER BY practice_id, id"
+        )
+        _, rows = await db.connection().execute_query(sql, list(chunk) if sqlite else [chunk])
+        for row in rows:
+            found.setdefault(int(row["practice_id"]), []).append(int(row["challenge_id"]))
     return found
 
 
 async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], dict[str, Any]]:
     """The stored practices among (city id, title) pairs, as the values an import
     compares (plain values: no model objects for the many that are unchanged)."""
-    ids = await _practice_ids(keys)
-    found: dict[tuple[int, str], dict[str, Any]] = {}
-    for chunk in _chunks(sorted(ids.values()), QUERY_CHUNK):
-        for row in await Practice.filter(id__in=chunk).values(
-            "id", "city_id", "title", *_PRACTICE_COLUMNS
-        ):
-            found[(row["city_id"], row["title"])] = row
-    return found
+    fields = Practice._meta.fields_map
+    return {
+        (row["city_id"], row["title"]): {
+            name: fields[name].to_python_value(row[name]) for name in _PRACTICE_COLUMNS
+        }
+        | {"id": int(row["id"]), "city_id": int(row["city_id"]), "title": str(row["title"])}
+        for row in await _stored_practices(keys, _PRACTICE_COLUMNS)
+    }
 
 
 async def _practice_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    """The ids of stored practices among (city id, title) pairs.
+    """The ids of stored practices among (city id, title) pairs."""
+    return {
+        (int(row["city_id"]), str(row["title"])): int(row["id"])
+        for row in await _stored_practices(keys, ())
+    }
+
+
+async def _stored_practices(keys: list[tuple[int, str]], columns: Sequence[str]) -> list[Any]:
+    """Rows of the stored practices among (city id, title) pairs: their id, city id and
+    title, and `columns` as the database gives them.
 
     Asked as pairs: cities IN (...) AND titles IN (...) would have the database probe
     every city of a batch with every title, thousands of lookups per statement.
     """
-    conn = db.connection()
     sqlite = db.dialect() == "sqlite"
-    found: dict[tuple[int, str], int] = {}
+    selected = "".join(f", p.{name} AS {name}" for name in columns)
+    found: list[Any] = []
     for chunk in _chunks(sorted(set(keys)), QUERY_CHUNK):
         numbers = iter(range(1, 2 * len(chunk) + 1))
         pairs = ", ".join(
@@ -545,10 +560,11 @@ async def _practice_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, str], in
         # The pairs lead (CROSS JOIN keeps SQLite from scanning every practice instead).
         sql = (
             f"WITH wanted (city_id, title) AS (VALUES {pairs})"  # noqa: S608 - placeholders
-            " SELECT p.id AS id, p.city_id AS city_id, p.title AS title FROM wanted"
+            f" SELECT p.id AS id, p.city_id AS city_id, p.title AS title{selected} FROM wanted"
             " CROSS JOIN practice p WHERE p.city_id = wanted.city_id AND p.title = wanted.title"
         )
-        _, rows = await conn.execute_query(sql, [value for pair in chunk for value in pair])
-        for row in rows:
-            found[(int(row["city_id"]), str(row["title"]))] = int(row["id"])
+        _, rows = await db.connection().execute_query(
+            sql, [value for pair in chunk for value in pair]
+        )
+        found.extend(rows)
     return found
