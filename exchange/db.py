@@ -128,12 +128,20 @@ def dialect() -> str:
     return "sqlite" if connection().capabilities.dialect == "sqlite" else "postgres"
 
 
-async def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+async def insert_rows(
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning: Sequence[str] = (),
+) -> list[dict[str, Any]]:
     """Many rows in few multi-row INSERT statements, on the current connection (the
     caller's transaction). A statement-level trigger, such as PostgreSQL's search vectors
     (migration 0013), then runs once per statement instead of once per row. Values go in
-    as the driver takes them: JSON already encoded, enums as their values."""
+    as the driver takes them: JSON already encoded, enums as their values. Gives the
+    `returning` columns of the new rows (their ids, say), in no particular order."""
     conn = connection()
+    added: list[dict[str, Any]] = []
+    tail = f" RETURNING {', '.join(returning)}" if returning else ""
     sqlite = dialect() == "sqlite"
     per_statement = max(1, INSERT_PARAMETERS // len(columns))
     for start in range(0, len(rows), per_statement):
@@ -144,8 +152,13 @@ async def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequenc
             for _ in chunk
         )
         names = ", ".join(columns)
-        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join(groups)}"  # noqa: S608
-        await conn.execute_query(sql, [value for row in chunk for value in row])
+        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join(groups)}{tail}"  # noqa: S608
+        values = [value for row in chunk for value in row]
+        if returning:
+            added.extend(await conn.execute_query_dict(sql, values))
+        else:
+            await conn.execute_query(sql, values)
+    return added
 
 
 async def refresh_statistics(tables: Sequence[str]) -> None:

@@ -385,18 +385,20 @@ class _Writer:
                 updated.append(Practice(**{**stored, **values, "updated_at": self.now}))
             else:
                 self.report.practices_unchanged += 1
+        ids = {ident: row["id"] for ident, row in existing.items()}
         if created:
-            await db.insert_rows(
+            added = await db.insert_rows(
                 "practice",
                 _NEW_PRACTICE,
                 [_new_practice(self.city_ids[data.city], data, self.now) for data in created],
+                returning=("id", "city_id", "title"),
             )
+            ids.update({(row["city_id"], row["title"]): row["id"] for row in added})
         if updated:
             await Practice.bulk_update(updated, fields=[*_PRACTICE_COLUMNS, "updated_at"])
         if stale:
             await PracticeChallenge.filter(practice_id__in=stale).delete()
         if relink:
-            ids = await _practice_ids(list(relink))
             await db.insert_rows(
                 "practice_challenge",
                 ("practice_id", "challenge_id"),
@@ -531,14 +533,6 @@ async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], d
         }
         | {"id": int(row["id"]), "city_id": int(row["city_id"]), "title": str(row["title"])}
         for row in await _stored_practices(keys, _PRACTICE_COLUMNS)
-    }
-
-
-async def _practice_ids(keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    """The ids of stored practices among (city id, title) pairs."""
-    return {
-        (int(row["city_id"]), str(row["title"])): int(row["id"])
-        for row in await _stored_practices(keys, ())
     }
 
 
