@@ -10,7 +10,9 @@ again changes nothing. Nothing is ever deleted by an import.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -46,6 +48,8 @@ FORMAT_GUIDE = resource_path("docs/catalogue-format.md")
 SECTIONS = ("cities", "practices", "challenges")
 BATCH_SIZE = 2000
 QUERY_CHUNK = 500
+# Entries read between two chances for the batch being written to go on.
+YIELD_EVERY = 50
 # What an import writes: their planner statistics are refreshed after a large one.
 IMPORTED_TABLES = ("city", "city_language", "practice", "practice_challenge", "practice_search")
 
@@ -279,31 +283,58 @@ class _Writer:
     async def run(
         self, source: IO[bytes], sections: Sequence[str], progress: Progress | None
     ) -> None:
+        """Write the sections' entries, a batch at a time.
+
+        A batch is written while the next one is read: the database works on its
+        statements (stemming the text of a thousand practices, say) while this process
+        parses and checks JSON, instead of each waiting for the other. One batch at a
+        time is in flight, so batches land in the file's order.
+        """
         cities: list[CityData] = []
         practices: list[PracticeData] = []
         terms: list[catalogue_terms.TermData] = []
-        for event in _entries(source, progress, "write"):
-            if not isinstance(event, Item) or event.key not in sections:
-                continue
-            if event.key == "challenges":
-                terms.append(catalogue_terms.check_term(event.value, set(self.challenges), _ignore))
-            elif event.key == "cities":
-                cities.append(check_city(event.value, _ignore))
-                if len(cities) >= BATCH_SIZE:
-                    await self.write_cities(cities)
-                    cities = []
-            else:
-                if cities:
-                    await self.write_cities(cities)
-                    cities = []
-                practices.append(check_practice(event.value, self.challenges, _ignore))
-                if len(practices) >= BATCH_SIZE:
-                    await self.write_practices(practices)
-                    practices = []
-        if cities:
-            await self.write_cities(cities)
-        if practices:
-            await self.write_practices(practices)
+        writing: asyncio.Future[None] | None = None
+
+        async def write(batch: Awaitable[None]) -> None:
+            nonlocal writing
+            if writing is not None:
+                await writing
+            writing = asyncio.ensure_future(batch)
+
+        try:
+            for count, event in enumerate(_entries(source, progress, "write")):
+                if count % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # lets the batch in flight take its answers
+                if not isinstance(event, Item) or event.key not in sections:
+                    continue
+                if event.key == "challenges":
+                    terms.append(
+                        catalogue_terms.check_term(event.value, set(self.challenges), _ignore)
+                    )
+                elif event.key == "cities":
+                    cities.append(check_city(event.value, _ignore))
+                    if len(cities) >= BATCH_SIZE:
+                        await write(self.write_cities(cities))
+                        cities = []
+                else:
+                    if cities:
+                        await write(self.write_cities(cities))
+                        cities = []
+                    practices.append(check_practice(event.value, self.challenges, _ignore))
+                    if len(practices) >= BATCH_SIZE:
+                        await write(self.write_practices(practices))
+                        practices = []
+            if cities:
+                await write(self.write_cities(cities))
+            if practices:
+                await write(self.write_practices(practices))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writing
         if terms:  # at most one entry per term: a few dozen
             updated, unchanged = await catalogue_terms.write_terms(terms)
             self.report.challenges_updated += updated
