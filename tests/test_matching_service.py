@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,25 @@ async def test_index_is_rebuilt_when_the_catalogue_version_moves(clean_db: str) 
     await catalogue_version.bump()
     assert "toronto-ca" in await keys()
     assert cache.builds == builds + 1
+
+
+async def test_a_large_index_is_left_out_of_garbage_collections(
+    clean_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full collection walking an index of 100,000 practices stalled a worker ~150 ms."""
+    await load_catalogue()
+    gc.unfreeze()
+    try:
+        await keys()
+        assert gc.get_freeze_count() == 0  # a small index is not worth it
+        monkeypatch.setattr(matching, "FREEZE_FROM_PRACTICES", 1)
+        await catalogue_version.bump()
+        await keys()
+        index = matching.index_cache().base
+        assert gc.get_freeze_count() > 0
+        assert not gc.is_tracked(index) or index not in gc.get_objects()
+    finally:
+        gc.unfreeze()
 
 
 async def test_a_slow_rebuild_serves_the_previous_index_meanwhile(clean_db: str) -> None:

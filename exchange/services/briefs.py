@@ -417,13 +417,6 @@ class BriefView:
     draft_findings: list[findings.FindingRow] = field(default_factory=list)
 
 
-async def reader_stamp(brief_id: int) -> tuple[object, ...]:
-    """What a reader's view of a brief changes with: its latest published version, its
-    visibility and its last edit (pages kept for visitors are filed under it)."""
-    rows = await Brief.filter(id=brief_id).values_list("latest_version", "visibility", "updated_at")
-    return tuple(rows[0]) if rows else ()
-
-
 async def brief_detail(user: User | None, brief_id: int, number: int | None = None) -> BriefView:
     """The latest version (or version `number`); the team also sees the draft."""
     brief = await visibility.access_brief(user, brief_id)

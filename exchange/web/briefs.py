@@ -84,11 +84,7 @@ async def brief_list(request: Request) -> Response:
     )
 
 
-async def _brief_stamp(request: Request) -> object:
-    return await briefs.reader_stamp(path_id(request, "brief_id"))
-
-
-@kept_for_visitors(_brief_stamp)
+@kept_for_visitors
 async def brief_show(request: Request) -> Response:
     user = current_user(request)
     number = request.path_params.get("number")

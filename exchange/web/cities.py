@@ -84,7 +84,7 @@ def _labels() -> dict[str, object]:
     }
 
 
-@kept_for_visitors()
+@kept_for_visitors
 async def directory(request: Request) -> Response:
     params = request.query_params
     filters = cities.DirectoryFilters(
@@ -114,7 +114,7 @@ async def directory(request: Request) -> Response:
     )
 
 
-@kept_for_visitors()
+@kept_for_visitors
 async def city_page(request: Request) -> Response:
     view = await library_views.city_page(
         current_user(request),
@@ -219,7 +219,7 @@ async def practice_new(request: Request) -> Response:
     return response
 
 
-@kept_for_visitors()
+@kept_for_visitors
 async def practice_page(request: Request) -> Response:
     page = await library_views.practice_page(
         current_user(request), request.path_params["practice_id"]
@@ -270,7 +270,7 @@ async def practice_edit(request: Request) -> Response:
     return response
 
 
-@kept_for_visitors()
+@kept_for_visitors
 async def challenge_list(request: Request) -> Response:
     page = await cities.list_challenges(
         current_user(request), page_number(request.query_params.get("page"))
@@ -282,7 +282,7 @@ async def challenge_list(request: Request) -> Response:
 CITIES_PAGE = "cities_page"
 
 
-@kept_for_visitors()
+@kept_for_visitors
 async def challenge_detail(request: Request) -> Response:
     view = await cities.challenge_page(
         current_user(request),

@@ -25,7 +25,7 @@ MAX_QUERY = 200
 PROBLEMS_SHOWN = 200
 
 
-@kept_for_visitors()
+@kept_for_visitors
 @expensive("search")
 async def library(request: Request) -> Response:
     params = request.query_params

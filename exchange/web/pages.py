@@ -14,7 +14,7 @@ from exchange.web.rendering import render
 from exchange.web.visitor_pages import kept_for_visitors
 
 
-@kept_for_visitors()
+@kept_for_visitors
 async def home(request: Request) -> Response:
     """The front page for visitors; for those signed in, their dashboard."""
     home_page = await dashboard.home_page(current_user(request))

@@ -30,8 +30,6 @@ from exchange.services import visitor_stamp
 from exchange.web.rendering import FLASH_COOKIE
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-# What else a page shows, read for each request (a brief's own state, say).
-OwnStamp = Callable[[Request], Awaitable[object]]
 
 # What one worker keeps at most: pages are 10-40 KB, so this holds the pages visitors
 # read most, and a crawler walking every address cannot make the worker grow.
@@ -42,7 +40,7 @@ MAX_BYTES = 8 * 1024 * 1024
 PLACEHOLDER = "csrf-" + secrets.token_urlsafe(24)
 _PLACEHOLDER_BYTES = PLACEHOLDER.encode()
 
-_Key = tuple[str, str, str, object]
+_Key = tuple[str, str, str]
 _Generation = tuple[visitor_stamp.Stamp, int]
 _pages: OrderedDict[_Key, bytes] = OrderedDict()
 _size = [0]
@@ -53,20 +51,9 @@ _generation: list[_Generation | None] = [None]
 _rendering: dict[_Key, asyncio.Future[bytes | None]] = {}
 
 
-def kept_for_visitors(own_stamp: OwnStamp | None = None) -> Callable[[Endpoint], Endpoint]:
-    """Serve the endpoint's page to visitors from the worker's kept copy when there is one.
+def kept_for_visitors(endpoint: Endpoint) -> Endpoint:
+    """Serve the endpoint's page to visitors from the worker's kept copy when there is one."""
 
-    `own_stamp` names the state of anything the page shows besides the catalogue and
-    availability; the kept copy is used only while it returns the same value.
-    """
-
-    def decorator(endpoint: Endpoint) -> Endpoint:
-        return _kept(endpoint, own_stamp)
-
-    return decorator
-
-
-def _kept(endpoint: Endpoint, own_stamp: OwnStamp | None) -> Endpoint:
     @wraps(endpoint)
     async def serve(request: Request) -> Response:
         state = request.scope.get("state", {})
@@ -80,8 +67,7 @@ def _kept(endpoint: Endpoint, own_stamp: OwnStamp | None) -> Endpoint:
         if generation != _generation[0]:
             _drop_pages()
             _generation[0] = generation
-        own = await own_stamp(request) if own_stamp is not None else None
-        key = (request.url.path, request.url.query, i18n.current_locale(), own)
+        key = (request.url.path, request.url.query, i18n.current_locale())
         body = _pages.get(key)
         if body is not None:
             _pages.move_to_end(key)
