@@ -382,26 +382,31 @@ async def test_a_published_brief_keeps_the_city_it_names_from_consent_withdrawal
     assert await Invitee.exists(dialogue_id=world.dialogue.id)
 
 
-async def test_a_brief_kept_for_visitors_follows_each_publication_and_visibility_change(
-    world: World, settings: Settings, client: httpx.AsyncClient
-) -> None:
-    brief_id = await publish_clean_brief(world, settings, "public")
+async def edit_clean_brief(world: World, brief_id: int, summary: str, visibility: str) -> None:
+    """Staff edit the brief `publish_clean_brief` made: a new summary and visibility."""
     finding = await findings.Finding.first()
     assert finding is not None
-    assert "What cities learned after attacks." in (await client.get(f"/briefs/{brief_id}")).text
-
-    def edit(summary: str, visibility: str) -> BriefInput:
-        return BriefInput(
+    await briefs.check_update_brief(
+        world.staff,
+        brief_id,
+        BriefInput(
             title="Ten key findings on recovery",
             summary=summary,
             visibility=visibility,
             findings=[finding.id],
-        )
+        ),
+    )
 
-    await briefs.check_update_brief(world.staff, brief_id, edit("Cities met in June.", "public"))
+
+async def test_a_brief_kept_for_visitors_follows_each_publication_and_visibility_change(
+    world: World, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    brief_id = await publish_clean_brief(world, settings, "public")
+    assert "What cities learned after attacks." in (await client.get(f"/briefs/{brief_id}")).text
+    await edit_clean_brief(world, brief_id, "Cities met in June.", "public")
     await briefs.check_publish(settings, world.staff, brief_id)
     assert "Cities met in June." in (await client.get(f"/briefs/{brief_id}")).text
-    await briefs.check_update_brief(world.staff, brief_id, edit("Cities met in June.", "members"))
+    await edit_clean_brief(world, brief_id, "Cities met in June.", "members")
     assert (await client.get(f"/briefs/{brief_id}")).status_code == 404
 
 
@@ -409,22 +414,11 @@ async def test_the_library_search_kept_for_visitors_follows_the_briefs(
     world: World, settings: Settings, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     brief_id = await publish_clean_brief(world, settings, "public")
-    finding = await findings.Finding.first()
-    assert finding is not None
     link = f'href="/briefs/{brief_id}"'
     assert link in (await client.get("/library?q=recovery")).text
-
-    def edit(summary: str, visibility: str) -> BriefInput:
-        return BriefInput(
-            title="Ten key findings on recovery",
-            summary=summary,
-            visibility=visibility,
-            findings=[finding.id],
-        )
-
-    await briefs.check_update_brief(world.staff, brief_id, edit("Lantern walks.", "members"))
+    await edit_clean_brief(world, brief_id, "Lantern walks.", "members")
     assert link not in (await client.get("/library?q=recovery")).text
-    await briefs.check_update_brief(world.staff, brief_id, edit("Lantern walks.", "public"))
+    await edit_clean_brief(world, brief_id, "Lantern walks.", "public")
     await briefs.check_publish(settings, world.staff, brief_id)
     assert link in (await client.get("/library?q=lantern")).text
     # Another worker hides it: this one finds out when it reads the stamp again.
