@@ -556,27 +556,15 @@ async def challenges_of(practice_ids: list[int]) -> dict[int, list[int]]:
 
 async def _practices_for(keys: list[tuple[int, str]]) -> dict[tuple[int, str], dict[str, Any]]:
     """The stored practices among (city id, title) pairs, as the values an import
-    compares (plain values: no model objects for the many that are unchanged)."""
-    fields = Practice._meta.fields_map
-    return {
-        (row["city_id"], row["title"]): {
-            name: fields[name].to_python_value(row[name]) for name in _PRACTICE_COLUMNS
-        }
-        | {"id": int(row["id"]), "city_id": int(row["city_id"]), "title": str(row["title"])}
-        for row in await _stored_practices(keys, _PRACTICE_COLUMNS)
-    }
-
-
-async def _stored_practices(keys: list[tuple[int, str]], columns: Sequence[str]) -> list[Any]:
-    """Rows of the stored practices among (city id, title) pairs: their id, city id and
-    title, and `columns` as the database gives them.
+    compares (plain values: no model objects for the many that are unchanged).
 
     Asked as pairs: cities IN (...) AND titles IN (...) would have the database probe
     every city of a batch with every title, thousands of lookups per statement.
     """
     sqlite = db.dialect() == "sqlite"
-    selected = "".join(f", p.{name} AS {name}" for name in columns)
-    found: list[Any] = []
+    fields = Practice._meta.fields_map
+    selected = "".join(f", p.{name} AS {name}" for name in _PRACTICE_COLUMNS)
+    found: dict[tuple[int, str], dict[str, Any]] = {}
     for chunk in _chunks(sorted(set(keys)), QUERY_CHUNK):
         numbers = iter(range(1, 2 * len(chunk) + 1))
         pairs = ", ".join(
@@ -591,5 +579,12 @@ async def _stored_practices(keys: list[tuple[int, str]], columns: Sequence[str])
         _, rows = await db.connection().execute_query(
             sql, [value for pair in chunk for value in pair]
         )
-        found.extend(rows)
+        for row in rows:
+            ident = (int(row["city_id"]), str(row["title"]))
+            found[ident] = {
+                "id": int(row["id"]),
+                "city_id": ident[0],
+                "title": ident[1],
+                **{name: fields[name].to_python_value(row[name]) for name in _PRACTICE_COLUMNS},
+            }
     return found
