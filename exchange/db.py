@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tortoise import Tortoise
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import connections
 from tortoise.migrations.executor import MigrationExecutor
@@ -98,6 +98,11 @@ TORTOISE_ORM = tortoise_config(os.environ.get("EXCHANGE_DATABASE_URL", DEFAULT_D
 TORTOISE_ORM["apps"][APP_LABEL]["migrations"] = "migrations"
 
 
+# Each connect starts an epoch of `committed_state`.
+_connects = itertools.count(1)
+_epoch = [0]
+
+
 async def init_db(
     database_url: str, *, statement_limit_ms: int = 0, background_limit_ms: int = 0
 ) -> None:
@@ -112,6 +117,30 @@ async def init_db(
     if sqlite_path and sqlite_path != ":memory:":
         Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
     await Tortoise.init(config=config, _enable_global_fallback=True)
+    _epoch[0] = next(_connects)
+
+
+async def committed_state() -> str | None:
+    """A name for the data as committed right now, or None when it cannot be named.
+
+    It moves whenever any row is written, by this process or another, so what is read
+    after it and kept under it stays true for as long as it does not move
+    (`services/committed_state.py`). PostgreSQL: the current snapshot, whose transaction
+    ids move with every transaction that writes, committed or not. SQLite: see
+    `GuardedConnection.committed_state`. Prefixed with the connection's epoch: a file
+    opened again counts its changes from zero.
+    """
+    client = connection()
+    if isinstance(client, TransactionalDBClient):
+        # Inside a transaction, what is read may yet be rolled back.
+        return None
+    if dialect() == "sqlite":
+        sqlite = getattr(client, "_connection", None)
+        state = await sqlite.committed_state() if sqlite is not None else None
+    else:
+        _, rows = await client.execute_query("SELECT pg_current_snapshot()::text")
+        state = str(rows[0][0])
+    return None if state is None else f"{_epoch[0]}/{state}"
 
 
 async def close_db() -> None:

@@ -83,6 +83,20 @@ class GuardedConnection(aiosqlite.Connection):
         finally:
             spent(time.perf_counter() - started)
 
+    async def committed_state(self) -> str | None:
+        """The file's `data_version` (moves when another connection commits) and this
+        connection's count of changed rows (moves with each of its own inserts, updates
+        and deletes); None inside a transaction, whose reads may yet be rolled back."""
+
+        def read() -> str | None:
+            connection = self._conn
+            if connection.in_transaction:
+                return None
+            (version,) = connection.execute("PRAGMA data_version").fetchone()
+            return f"{version}.{connection.total_changes}"
+
+        return await self._execute(read)
+
     def _progress(self) -> int:
         """Called by SQLite on its thread every PROGRESS_STEPS steps; non-zero aborts."""
         operation = self._operation

@@ -11,6 +11,7 @@ from exchange.i18n import gettext_noop as N_
 from exchange.models.accounts import Role, User
 from exchange.models.matching import InvitationStatus, Notice, PeerInvitation
 from exchange.services import permissions
+from exchange.services.committed_state import KeptUnderState
 from exchange.services.pagination import Page, paginate
 
 if TYPE_CHECKING:  # the unit of work writes notices through this module
@@ -59,10 +60,19 @@ def notice_text(notice: Notice) -> str:
     return _(notice.message) % notice.params if notice.params else _(notice.message)
 
 
-async def unread_count(user: User | None) -> int:
-    if not permissions.is_signed_in(user):
+# Unread counts as read under the latest committed state.
+_unread: KeptUnderState[int, int] = KeptUnderState(max_items=10_000)
+
+
+async def unread_count(user: User | None, state: str | None = None) -> int:
+    """`state`: the committed state the request named before asking (`committed_state`)."""
+    if user is None or not permissions.is_signed_in(user):
         return 0
-    return await Notice.filter(user=user, read_at__isnull=True).count()
+    count = _unread.get(state, user.id)
+    if count is None:
+        count = await Notice.filter(user=user, read_at__isnull=True).count()
+        _unread.keep(state, user.id, count)
+    return count
 
 
 async def list_notices(user: User, page: int) -> Page[Notice]:

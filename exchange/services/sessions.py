@@ -7,6 +7,7 @@ person themselves from the sessions list in their settings.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,11 +17,15 @@ from exchange.domain.user_agents import describe
 from exchange.models.accounts import User, UserSession
 from exchange.services import audit, errors
 from exchange.services.audit import Event
+from exchange.services.committed_state import KeptUnderState
 from exchange.services.secrets import hash_token, new_token
 from exchange.settings import Settings
 
 # Writing last_seen_at on every request would make each page view a write.
 TOUCH_INTERVAL = timedelta(seconds=60)
+
+# Sessions as read under the latest committed state: one per browser reading now.
+_sessions: KeptUnderState[str, UserSession] = KeptUnderState(max_items=10_000)
 
 
 async def start_session(user: User, ip: str = "", user_agent: str = "") -> str:
@@ -39,24 +44,34 @@ async def start_session(user: User, ip: str = "", user_agent: str = "") -> str:
 
 
 async def user_for_session(
-    settings: Settings, raw_id: str, now: datetime | None = None
+    settings: Settings, raw_id: str, now: datetime | None = None, state: str | None = None
 ) -> User | None:
-    """The active user behind a session cookie, or None when it is unknown or has expired."""
+    """The active user behind a session cookie, or None when it is unknown or has expired.
+
+    `state`: the committed state the request named before asking (`committed_state`);
+    the session row is then read once per state, not once per request.
+    """
     if not raw_id:
         return None
     now = now or datetime.now(UTC)
-    session = await UserSession.get_or_none(id_hash=hash_token(raw_id)).select_related("user")
+    id_hash = hash_token(raw_id)
+    session = _sessions.get(state, id_hash)
     if session is None:
-        return None
+        session = await UserSession.get_or_none(id_hash=id_hash).select_related("user")
+        if session is None:
+            return None
+        _sessions.keep(state, id_hash, session)
     idle_limit = timedelta(minutes=settings.session_idle_minutes)
     absolute_limit = timedelta(hours=settings.session_absolute_hours)
     expired = now - session.last_seen_at > idle_limit or now - session.created_at > absolute_limit
     if expired or not session.user.is_active:
-        await session.delete()
+        await UserSession.filter(id=session.id).delete()
         return None
     if now - session.last_seen_at > TOUCH_INTERVAL:
         await UserSession.filter(id=session.id).update(last_seen_at=now)
-    return session.user
+    # A copy: the request may change its user (a form filled in), and the kept one must
+    # stay as read.
+    return copy.copy(session.user)
 
 
 async def end_session(raw_id: str) -> None:

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange import i18n
 from exchange.models.accounts import User
-from exchange.services import permissions, sessions
+from exchange.services import committed_state, permissions, sessions
 from exchange.web.access_log import CREDENTIAL_PATHS
 from exchange.web.errors import wants_json
 
@@ -49,8 +49,12 @@ class SessionMiddleware:
         request = Request(scope)
         settings = scope["app"].state.settings
         raw = request.cookies.get(session_cookie_name(settings.is_production), "")
-        user = await sessions.user_for_session(settings, raw) if raw else None
         state = scope.setdefault("state", {})
+        # Named before anything is read for a signed-in reader, so that what is read may
+        # be kept under it (services/committed_state.py).
+        committed = await committed_state.read() if raw else None
+        state["committed_state"] = committed
+        user = await sessions.user_for_session(settings, raw, state=committed) if raw else None
         state["user"] = user
         state["session_id"] = raw if user is not None else ""
         locale = (

@@ -21,6 +21,7 @@ from exchange.services.labels import region_label
 from exchange.services.pagination import page_number
 from exchange.web.auth import current_user, require_user, signed_in, staff_only
 from exchange.web.forms import path_id, read_form, text
+from exchange.web.member_pages import kept_for_members
 from exchange.web.rendering import flash, redirect, render
 from exchange.web.visitor_pages import kept_for_visitors
 
@@ -85,6 +86,7 @@ async def brief_list(request: Request) -> Response:
 
 
 @kept_for_visitors
+@kept_for_members
 async def brief_show(request: Request) -> Response:
     user = current_user(request)
     number = request.path_params.get("number")

@@ -24,6 +24,7 @@ from exchange.services.errors import Conflict, ValidationError
 from exchange.services.pagination import page_number
 from exchange.web.auth import admin_only, require_user, signed_in, staff_only
 from exchange.web.forms import path_id, read_form, text
+from exchange.web.member_pages import kept_for_members
 from exchange.web.options import timezone_options
 from exchange.web.rendering import flash, redirect, render
 
@@ -91,6 +92,7 @@ def labels() -> dict[str, object]:
 
 
 @signed_in
+@kept_for_members
 async def circle_list(request: Request) -> Response:
     user = require_user(request)
     listing = await circles.list_circles(user, page_number(request.query_params.get("page")))
@@ -155,6 +157,7 @@ async def my_data(request: Request) -> Response:
 
 
 @signed_in
+@kept_for_members
 async def circle_show(request: Request) -> Response:
     """A member's home of the circle; for anyone else who may know of it, its outline:
     the agreement to accept, a request waiting, or a listed circle to ask to join."""

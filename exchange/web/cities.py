@@ -22,6 +22,7 @@ from exchange.services.library_rules import country_codes
 from exchange.services.pagination import page_number
 from exchange.web.auth import current_user, require_user, signed_in, staff_only
 from exchange.web.forms import read_form, text, values
+from exchange.web.member_pages import kept_for_members
 from exchange.web.options import timezone_options
 from exchange.web.rendering import flash, redirect, render
 from exchange.web.visitor_pages import kept_for_visitors
@@ -85,6 +86,7 @@ def _labels() -> dict[str, object]:
 
 
 @kept_for_visitors
+@kept_for_members
 async def directory(request: Request) -> Response:
     params = request.query_params
     filters = cities.DirectoryFilters(
@@ -115,6 +117,7 @@ async def directory(request: Request) -> Response:
 
 
 @kept_for_visitors
+@kept_for_members
 async def city_page(request: Request) -> Response:
     view = await library_views.city_page(
         current_user(request),
@@ -220,6 +223,7 @@ async def practice_new(request: Request) -> Response:
 
 
 @kept_for_visitors
+@kept_for_members
 async def practice_page(request: Request) -> Response:
     page = await library_views.practice_page(
         current_user(request), request.path_params["practice_id"]
@@ -271,6 +275,7 @@ async def practice_edit(request: Request) -> Response:
 
 
 @kept_for_visitors
+@kept_for_members
 async def challenge_list(request: Request) -> Response:
     page = await cities.list_challenges(
         current_user(request), page_number(request.query_params.get("page"))
@@ -283,6 +288,7 @@ CITIES_PAGE = "cities_page"
 
 
 @kept_for_visitors
+@kept_for_members
 async def challenge_detail(request: Request) -> Response:
     view = await cities.challenge_page(
         current_user(request),

@@ -31,6 +31,7 @@ from exchange.settings import Settings
 from exchange.templating import format_local_datetime
 from exchange.web.auth import current_user, require_user, signed_in, staff_only
 from exchange.web.forms import path_id, read_form, text
+from exchange.web.member_pages import kept_for_members
 from exchange.web.options import timezone_options
 from exchange.web.rendering import flash, redirect, render
 from exchange.web.traffic import expensive
@@ -131,6 +132,7 @@ def _local_input(moment: datetime | None, zone: str) -> str:
 # ------------------------------------------------------------------ reading
 
 
+@kept_for_members
 async def dialogue_list(request: Request) -> Response:
     params = request.query_params
     filters = DialogueFilters(
@@ -154,6 +156,7 @@ async def dialogue_list(request: Request) -> Response:
     return render(request, "dialogues/list.html", context)
 
 
+@kept_for_members
 async def dialogue_show(request: Request) -> Response:
     view = await dialogues.dialogue_detail(current_user(request), path_id(request, "dialogue_id"))
     return render(request, "dialogues/show.html", {"view": view, **_labels()})

@@ -17,6 +17,7 @@ from exchange.services.pagination import page_number
 from exchange.web.auth import current_user, require_user, staff_only
 from exchange.web.cities import region_options
 from exchange.web.forms import read_form
+from exchange.web.member_pages import kept_for_members
 from exchange.web.rendering import flash, redirect, render
 from exchange.web.traffic import expensive
 from exchange.web.visitor_pages import kept_for_visitors
@@ -26,6 +27,7 @@ PROBLEMS_SHOWN = 200
 
 
 @kept_for_visitors
+@kept_for_members
 @expensive("search")
 async def library(request: Request) -> Response:
     params = request.query_params

@@ -30,7 +30,9 @@ class NoticeCountMiddleware:
             and not scope["path"].startswith(("/api/", "/static/"))
         ):
             state = scope.setdefault("state", {})
-            state["notice_count"] = await notices.unread_count(state.get("user"))
+            state["notice_count"] = await notices.unread_count(
+                state.get("user"), state.get("committed_state")
+            )
         await self.app(scope, receive, send)
 
 

@@ -10,11 +10,13 @@ from exchange import db
 from exchange.services import dashboard
 from exchange.services.labels import region_label
 from exchange.web.auth import current_user
+from exchange.web.member_pages import kept_for_members
 from exchange.web.rendering import render
 from exchange.web.visitor_pages import kept_for_visitors
 
 
 @kept_for_visitors
+@kept_for_members
 async def home(request: Request) -> Response:
     """The front page for visitors; for those signed in, their dashboard."""
     home_page = await dashboard.home_page(current_user(request))
