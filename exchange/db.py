@@ -136,7 +136,7 @@ async def committed_state() -> str | None:
         return None
     if dialect() == "sqlite":
         sqlite = getattr(client, "_connection", None)
-        state = await sqlite.committed_state() if sqlite is not None else None
+        state = sqlite.committed_state() if sqlite is not None else None
     else:
         _, rows = await client.execute_query("SELECT pg_current_snapshot()::text")
         state = str(rows[0][0])

@@ -4,8 +4,8 @@ A member's dialogue list, dialogue or circle page is theirs alone (what they may
 their answers, their language), so it is kept per reader. It is kept under the committed
 state their request named (`services/committed_state.py`) and the minute (times read
 "in 5 minutes", lists split upcoming from past): any write anywhere, through any worker,
-and the next request renders afresh. Reading the same page again then costs one
-statement instead of a render's dozen.
+and the next request renders afresh. Reading the same page again then costs at most
+one statement (the state, on PostgreSQL) instead of a render's dozen.
 
 Pages are kept in the worker's memory only, never in a browser or a shared cache; a
 page that shows the browser's own session (the sessions list) must not be kept.
