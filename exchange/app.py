@@ -48,6 +48,7 @@ from exchange.web.guard import RequestGuardMiddleware
 from exchange.web.headers import SecurityHeadersMiddleware
 from exchange.web.limits import BodyLimitMiddleware
 from exchange.web.notices import NoticeCountMiddleware
+from exchange.web.routing import SegmentRouter
 from exchange.web.traffic import TrafficMiddleware, make_limiters
 
 STATIC_DIR = resource_path("static")
@@ -111,27 +112,27 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
                 await db.close_db()
             metrics.worker_stopped()
 
+    routes = [
+        *pages.routes,
+        *accounts.routes,
+        *admin.routes,
+        *cities.routes,
+        *library.routes,
+        *match_requests.routes,
+        *peer_invitations.routes,
+        *exchanges.routes,
+        *dialogues.routes,
+        *briefs.routes,
+        *circles.routes,
+        *circle_content.routes,
+        *account_deletion.routes,
+        *notices.routes,
+        *tokens.routes,
+        *monitoring.routes,
+        *api.routes,
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
     app = Starlette(
-        routes=[
-            *pages.routes,
-            *accounts.routes,
-            *admin.routes,
-            *cities.routes,
-            *library.routes,
-            *match_requests.routes,
-            *peer_invitations.routes,
-            *exchanges.routes,
-            *dialogues.routes,
-            *briefs.routes,
-            *circles.routes,
-            *circle_content.routes,
-            *account_deletion.routes,
-            *notices.routes,
-            *tokens.routes,
-            *monitoring.routes,
-            *api.routes,
-            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-        ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
             # Before anything reads a body (the traffic middleware listens for a client
@@ -153,8 +154,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             ValidationError: _unfit_value,
             500: errors.server_error,
         },
-        lifespan=lifespan,
     )
+    app.router = SegmentRouter(routes, lifespan=lifespan)
     app.state.settings = settings
     # Per worker: how many expensive requests of each kind may run at once.
     app.state.limiters = make_limiters(settings.expensive_concurrency)
