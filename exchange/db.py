@@ -11,10 +11,12 @@ stopped in the database and `StatementTimeout` is raised.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -118,6 +120,7 @@ async def init_db(
         Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
     await Tortoise.init(config=config, _enable_global_fallback=True)
     _epoch[0] = next(_connects)
+    _snapshots[0] = SharedReads(_read_snapshot)
 
 
 async def committed_state() -> str | None:
@@ -138,9 +141,50 @@ async def committed_state() -> str | None:
         sqlite = getattr(client, "_connection", None)
         state = sqlite.committed_state() if sqlite is not None else None
     else:
-        _, rows = await client.execute_query("SELECT pg_current_snapshot()::text")
-        state = str(rows[0][0])
+        state = await _snapshots[0].read()
     return None if state is None else f"{_epoch[0]}/{state}"
+
+
+async def _read_snapshot() -> str:
+    _, rows = await connection().execute_query("SELECT pg_current_snapshot()::text")
+    return str(rows[0][0])
+
+
+class SharedReads:
+    """One read at a time, each shared by every caller that asked before it began.
+
+    A caller arriving while a read is under way waits for the next one, which begins as
+    soon as that read ends: what it gets was read after it asked, so it is never older
+    than the caller's request, yet under load one statement answers dozens of requests.
+    """
+
+    def __init__(self, read: Callable[[], Awaitable[str]]) -> None:
+        self._read = read
+        self._next: asyncio.Future[str] | None = None  # the read callers now will share
+        self._reader: asyncio.Task[None] | None = None
+
+    async def read(self) -> str:
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if self._reader is None:
+                # A fresh context: the caller's may hold a transaction's connection.
+                self._reader = asyncio.create_task(self._run(), context=contextvars.Context())
+        # Shielded: a caller going away does not cancel the read the others wait for.
+        return await asyncio.shield(self._next)
+
+    async def _run(self) -> None:
+        try:
+            while self._next is not None:
+                answer, self._next = self._next, None
+                try:
+                    answer.set_result(await self._read())
+                except Exception as exc:  # every waiter hears of it
+                    answer.set_exception(exc)
+        finally:
+            self._reader = None
+
+
+_snapshots = [SharedReads(_read_snapshot)]
 
 
 async def close_db() -> None:
