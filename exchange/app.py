@@ -97,7 +97,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         # snapshot when there is one) before the first ranking asks for it.
         warming = None
         if settings.run_mail_sender:
-            matching.keep_snapshots(settings.var_dir / "match-index")
+            matching.keep_snapshots(
+                settings.var_dir / "match-index", build_from=settings.database_url
+            )
             warming = asyncio.create_task(matching.warm_up())
         try:
             yield

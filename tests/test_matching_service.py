@@ -281,3 +281,41 @@ async def test_an_unreadable_snapshot_is_rebuilt(clean_db: str, tmp_path: Path) 
     cache = matching.IndexCache(snapshots=snapshots)
     assert "manchester-gb" in [c.city_key for c in (await cache.index()).rank(QUERY)]
     assert (cache.loads, cache.builds) == (0, 1)
+
+
+async def test_a_process_of_its_own_builds_what_no_snapshot_holds(
+    clean_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await load_catalogue()
+    expected = [c.city_key for c in (await matching.IndexCache().index()).rank(QUERY)]
+
+    async def not_here() -> MatchIndex:
+        raise AssertionError("built in the serving process")
+
+    # The separate process is a fresh interpreter: this replacement does not reach it.
+    monkeypatch.setattr(matching, "build_index", not_here)
+    cache = matching.IndexCache(snapshots=matching.Snapshots(tmp_path), build_from=clean_db)
+    assert [c.city_key for c in (await cache.index()).rank(QUERY)] == expected
+    assert (cache.builds, cache.loads) == (1, 0)
+    assert len(snapshot_files(tmp_path)) == 1
+
+
+async def test_when_the_separate_build_fails_the_process_builds_its_own(
+    clean_db: str, tmp_path: Path
+) -> None:
+    await load_catalogue()
+    unreachable = "postgres://nobody@127.0.0.1:9/nowhere"
+    cache = matching.IndexCache(snapshots=matching.Snapshots(tmp_path), build_from=unreachable)
+    assert "manchester-gb" in [c.city_key for c in (await cache.index()).rank(QUERY)]
+    assert (cache.builds, cache.loads) == (1, 0)
+    assert len(snapshot_files(tmp_path)) == 1
+
+
+def test_a_database_in_memory_is_never_handed_to_another_process(tmp_path: Path) -> None:
+    try:
+        matching.keep_snapshots(tmp_path, build_from="sqlite://:memory:")
+        assert matching.index_cache().build_from is None
+        matching.keep_snapshots(tmp_path, build_from="sqlite:///var/x.sqlite3")
+        assert matching.index_cache().build_from == "sqlite:///var/x.sqlite3"
+    finally:
+        matching.keep_snapshots(None)

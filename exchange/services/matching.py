@@ -4,7 +4,9 @@ The text and taxonomy index (`MatchIndex`) is costly to build (about 12 s for 10
 practices), so each process keeps one in memory and rebuilds it, in a thread, when the
 catalogue version stamp in the database moves. Web processes prepare it as they start
 (`warm_up`) and keep snapshots of what they built (`Snapshots`, keyed by the catalogue's
-token), so a worker that starts, or restarts, loads the index instead of building it.
+token), so a worker that starts, or restarts, loads the index instead of building it;
+what no snapshot holds yet a process of its own builds and saves, for the worker to load
+(`build_snapshot`), so the build's garbage never stays in a serving process.
 Capacity and peer history change far more often (every acceptance, answer and
 conclusion); they carry their own version stamp (`AvailabilityVersion`) and are laid
 over the cached index in milliseconds when it moves. Each ranking reads both stamps
@@ -21,10 +23,12 @@ import ctypes.util
 import gc
 import hashlib
 import logging
+import multiprocessing
 import os
 import pickle
 import tempfile
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -317,6 +321,8 @@ class IndexCache:
     building: asyncio.Task[None] | None = None
     builds: int = 0
     snapshots: Snapshots | None = None
+    # The database a process of its own builds snapshots from (None: build here).
+    build_from: str | None = None
     loads: int = 0  # indexes read from a snapshot instead of built
 
     async def index(self) -> MatchIndex:
@@ -375,6 +381,10 @@ class IndexCache:
             if index is not None:
                 self.loads += 1
                 return index
+            if self.build_from is not None:
+                index = await self._built_elsewhere(self.snapshots, self.build_from, token)
+                if index is not None:
+                    return index
         index = await build_index()
         if token:
             try:
@@ -382,6 +392,29 @@ class IndexCache:
             except OSError:
                 log.warning("Could not save the matching index snapshot", exc_info=True)
         return index
+
+    async def _built_elsewhere(
+        self, snapshots: Snapshots, database_url: str, token: str
+    ) -> MatchIndex | None:
+        """Have a process of its own build and save the snapshot, then load it; None if
+        that failed (the caller builds here).
+
+        A build leaves this process's memory scattered with what it freed: a worker that
+        built the index held about 330 MB, one that loaded it about 250 MB.
+        """
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                pool, build_snapshot, database_url, snapshots.folder, token
+            )
+        except asyncio.CancelledError:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        except Exception:
+            log.warning("Building the matching index in a process of its own failed", exc_info=True)
+            return None
+        await asyncio.to_thread(pool.shutdown)
+        return await asyncio.to_thread(snapshots.load, token)
 
     def clear(self) -> None:
         """Forget the index (tests empty the database under a running process)."""
@@ -439,9 +472,31 @@ def index_cache() -> IndexCache:
     return _cache
 
 
-def keep_snapshots(folder: Path | None) -> None:
-    """Save built indexes in `folder` and load them from there (None: never)."""
+def keep_snapshots(folder: Path | None, build_from: str | None = None) -> None:
+    """Save built indexes in `folder` and load them from there (None: never).
+
+    `build_from`: a database URL a separate process can open, to build there what no
+    snapshot holds yet (not a database in memory, which only this process sees).
+    """
     _cache.snapshots = Snapshots(folder) if folder is not None else None
+    _cache.build_from = build_from if build_from and ":memory:" not in build_from else None
+
+
+def build_snapshot(database_url: str, folder: Path, token: str) -> None:
+    """In a process of its own: build the index from the database, save it under `token`.
+
+    The token was read, by the process asking, before this reads the data it names, so
+    the snapshot is never older than its name (as in `IndexCache._load_or_build`).
+    """
+
+    async def build() -> MatchIndex:
+        await db.init_db(database_url)
+        try:
+            return await build_index()
+        finally:
+            await db.close_db()
+
+    Snapshots(folder).save(token, asyncio.run(build()))
 
 
 async def warm_up() -> None:
