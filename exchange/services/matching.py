@@ -28,7 +28,6 @@ import os
 import pickle
 import tempfile
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -402,18 +401,22 @@ class IndexCache:
         A build leaves this process's memory scattered with what it freed: a worker that
         built the index held about 330 MB, one that loaded it about 250 MB.
         """
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        # Daemonic: a worker that stops takes its builder with it.
+        builder = multiprocessing.get_context("spawn").Process(
+            target=build_snapshot, args=(database_url, snapshots.folder, token), daemon=True
+        )
         try:
-            await asyncio.get_running_loop().run_in_executor(
-                pool, build_snapshot, database_url, snapshots.folder, token
-            )
+            builder.start()
+            await asyncio.to_thread(builder.join)
         except asyncio.CancelledError:
-            pool.shutdown(wait=False, cancel_futures=True)
+            builder.terminate()
             raise
-        except Exception:
-            log.warning("Building the matching index in a process of its own failed", exc_info=True)
+        except OSError:
+            log.warning("Could not start a process to build the matching index", exc_info=True)
             return None
-        await asyncio.to_thread(pool.shutdown)
+        if builder.exitcode != 0:
+            log.warning("Building the matching index in a process of its own failed")
+            return None
         return await asyncio.to_thread(snapshots.load, token)
 
     def clear(self) -> None:
