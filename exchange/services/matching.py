@@ -407,13 +407,14 @@ class IndexCache:
         )
         try:
             builder.start()
+        except Exception:  # no processes left, or this one may not have children
+            log.warning("Could not start a process to build the matching index", exc_info=True)
+            return None
+        try:
             await asyncio.to_thread(builder.join)
         except asyncio.CancelledError:
             builder.terminate()
             raise
-        except OSError:
-            log.warning("Could not start a process to build the matching index", exc_info=True)
-            return None
         if builder.exitcode != 0:
             log.warning("Building the matching index in a process of its own failed")
             return None
