@@ -106,6 +106,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         finally:
             if warming is not None:
                 warming.cancel()
+                # What this app set for the process: another app in it starts afresh.
+                matching.keep_snapshots(None)
             stop.set()
             if sender is not None:
                 await sender
