@@ -28,6 +28,7 @@ import os
 import pickle
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -450,11 +451,19 @@ def _return_freed_memory() -> None:
     of 100,000 practices a worker kept about 450 MB resident, 290 MB once returned
     (8 ms). Elsewhere than glibc there is no `malloc_trim`, and nothing to do.
     """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, looked up once (finding libc runs `ldconfig`)."""
     try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+        trim: Callable[[int], int] = ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
     except (OSError, AttributeError):
-        return
-    trim(0)
+        return None
+    return trim
 
 
 def _outside_transaction() -> contextvars.Context:
