@@ -1,14 +1,14 @@
 """Values read for signed-in readers, kept while the data they were read from is unchanged.
 
 A signed-in request first names the database's committed state (`db.committed_state`:
-one cheap statement on PostgreSQL, two counters read in-process on SQLite) and reads
-what it needs after that. Whatever it read may be kept under that state: a later
-request naming the same state knows that no row has been written since, by this worker
-or any other process, so the kept value is still true. A sign-out, a role change or a
-new notice made through another worker therefore shows on the very next request, and a
-reader who changes nothing costs at most that one statement per request for what would
-otherwise be several (their session, their unread notices, their page:
-`web/member_pages.py`).
+one cheap statement on PostgreSQL, shared by the requests waiting for it; two counters
+read in-process on SQLite) and reads what it needs after that. Whatever it read may be
+kept under that state: a later request naming the same state knows that no row has been
+written since, by this worker or any other process, so the kept value is still true. A
+sign-out, a role change or a new notice made through another worker therefore shows on
+the very next request, and a reader who changes nothing costs at most that one shared
+statement per request for what would otherwise be several (their session, their unread
+notices, their page: `web/member_pages.py`).
 """
 
 from __future__ import annotations
